@@ -1,0 +1,96 @@
+#pragma once
+// TaskStore: the `task_store` service, provided by storage_sqlite, storage_postgres or a
+// third-party plugin, and required by task_api.
+//
+// Ordering rules, enforced atomically *inside* the store (one conditional statement or one
+// short transaction, never a read in one round trip and a write in another):
+//  - Every task remembers the request timestamp of the last write accepted for it
+//    (`last_request_at`). An update or delete whose request timestamp is not strictly newer
+//    is stale: kConflict, and nothing changes. Racing writers therefore end in the state of
+//    the accepted request with the highest timestamp.
+//  - A delete leaves a tombstone that keeps `last_request_at`: a later stale update or delete
+//    gets kConflict; a newer one gets kNotFound; nothing resurrects the task.
+//  - A create whose title equals an existing task's title (tombstones included) and whose
+//    request timestamp is not newer than that task's `last_request_at` is a replay:
+//    kConflict. This also holds for concurrent creates.
+//  - Success is returned only after the write is durable per the store's settings.
+// Errors: kNotFound, kConflict, kUnavailable (dependency down: 503, retry), kTimeout (pool or
+// statement timeout: 503), kInternal.
+//
+// Threading: every method may be called concurrently from many HTTP threads and may block
+// for at most the store's configured timeouts.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "appliance/status.h"
+#include "appliance/time.h"
+
+namespace appliance {
+
+struct Task {
+  std::int64_t id = 0;
+  std::string title;
+  std::string content;
+  std::string due_date;  // "YYYY-MM-DD"
+  bool done = false;
+  Timestamp created_at = 0;
+  Timestamp updated_at = 0;
+  Timestamp last_request_at = 0;  // request timestamp of the last accepted write
+};
+
+struct NewTask {
+  std::string title;
+  std::string content;
+  std::string due_date;
+  Timestamp request_at = 0;
+};
+
+struct TaskPatch {
+  std::optional<std::string> title;
+  std::optional<std::string> content;
+  std::optional<std::string> due_date;
+  std::optional<bool> done;
+  Timestamp request_at = 0;
+};
+
+// Newest first (highest id first). `before_id` is the keyset cursor: only ids below it.
+struct TaskQuery {
+  std::optional<bool> done;
+  std::optional<std::string> due_before;  // due_date <  this ("YYYY-MM-DD")
+  std::optional<std::string> due_after;   // due_date >  this
+  std::int64_t before_id = 0;             // 0: from the newest
+  std::size_t limit = 100;
+};
+
+struct TaskPage {
+  std::vector<Task> tasks;
+  bool has_more = false;  // another page exists below tasks.back().id
+};
+
+struct TaskCounts {
+  std::int64_t done = 0;
+  std::int64_t open = 0;
+};
+
+class TaskStore {
+ public:
+  static constexpr std::string_view kServiceName = "task_store";
+  virtual ~TaskStore() = default;
+
+  virtual Result<Task> create(const NewTask& task) = 0;
+  virtual Result<Task> get(std::int64_t id) = 0;
+  virtual Result<TaskPage> list(const TaskQuery& query) = 0;
+  virtual Result<Task> update(std::int64_t id, const TaskPatch& patch) = 0;
+  virtual Status remove(std::int64_t id, Timestamp request_at) = 0;
+  // Live (non-deleted) tasks by done state. Must be cheap: it feeds a gauge refreshed on a
+  // timer, so keep counters or estimates rather than scanning a large table.
+  virtual Result<TaskCounts> counts() = 0;
+  // Cheap reachability probe for health checks.
+  virtual Status ping() = 0;
+};
+
+}  // namespace appliance
