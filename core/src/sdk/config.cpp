@@ -37,10 +37,8 @@ void collectLocations(const YAML::Node& node, const std::string& path, const std
 }
 
 ConfigNode makeConfigNode(const YAML::Node& root, std::shared_ptr<const ConfigLocations> locations) {
-  auto impl = std::make_shared<ConfigNode::Impl>();
-  impl->node = root;
-  impl->locations = std::move(locations);
-  return ConfigNode(std::move(impl));
+  return ConfigNode(std::make_shared<ConfigNode::Impl>(
+      ConfigNode::Impl{root, "", "", std::move(locations)}));
 }
 
 ConfigNode::ConfigNode() = default;
@@ -51,11 +49,8 @@ Result<ConfigNode> ConfigNode::parse(std::string_view yaml_text, std::string_vie
     YAML::Node root = YAML::Load(std::string(yaml_text));
     auto locations = std::make_shared<ConfigLocations>();
     collectLocations(root, "", std::string(file_name), *locations);
-    auto impl = std::make_shared<Impl>();
-    impl->node = root;
-    impl->parent_location = std::string(file_name) + ":1";
-    impl->locations = std::move(locations);
-    return ConfigNode(std::move(impl));
+    return ConfigNode(std::make_shared<Impl>(
+        Impl{root, "", std::string(file_name) + ":1", std::move(locations)}));
   } catch (const YAML::Exception& e) {
     return Status::invalid(std::string(file_name) + ":" + std::to_string(e.mark.line + 1) +
                            ": invalid YAML: " + e.msg);
@@ -65,38 +60,31 @@ Result<ConfigNode> ConfigNode::parse(std::string_view yaml_text, std::string_vie
 bool ConfigNode::isMissing() const {
   return !impl_ || !impl_->node.IsDefined() || impl_->node.IsNull();
 }
-bool ConfigNode::isMap() const { return impl_ && impl_->node.IsMap(); }
-bool ConfigNode::isSequence() const { return impl_ && impl_->node.IsSequence(); }
-bool ConfigNode::isScalar() const { return impl_ && impl_->node.IsScalar(); }
+bool ConfigNode::isMap() const { return impl_ && impl_->node.IsDefined() && impl_->node.IsMap(); }
+bool ConfigNode::isSequence() const {
+  return impl_ && impl_->node.IsDefined() && impl_->node.IsSequence();
+}
+bool ConfigNode::isScalar() const {
+  return impl_ && impl_->node.IsDefined() && impl_->node.IsScalar();
+}
 
+// yaml-cpp's Node::operator= rejects a missing ("zombie") node, so nodes are only ever
+// copy-constructed here.
 ConfigNode ConfigNode::child(std::string_view key) const {
-  auto impl = std::make_shared<Impl>();
-  if (impl_) {
-    impl->path = childPath(impl_->path, key);
-    impl->parent_location = location();
-    impl->locations = impl_->locations;
-    if (impl_->node.IsMap()) {
-      const YAML::Node& parent = impl_->node;
-      impl->node = parent[std::string(key)];
-    }
-  } else {
-    impl->path = std::string(key);
-  }
-  return ConfigNode(std::move(impl));
+  if (!impl_) return ConfigNode(std::make_shared<Impl>(Impl{YAML::Node(), std::string(key), "", nullptr}));
+  const YAML::Node& parent = impl_->node;
+  return ConfigNode(std::make_shared<Impl>(
+      Impl{parent.IsDefined() && parent.IsMap() ? YAML::Node(parent[std::string(key)]) : YAML::Node(),
+           childPath(impl_->path, key), location(), impl_->locations}));
 }
 
 ConfigNode ConfigNode::at(std::size_t index) const {
-  auto impl = std::make_shared<Impl>();
-  if (impl_) {
-    impl->path = impl_->path + "[" + std::to_string(index) + "]";
-    impl->parent_location = location();
-    impl->locations = impl_->locations;
-    if (impl_->node.IsSequence() && index < impl_->node.size()) {
-      const YAML::Node& parent = impl_->node;
-      impl->node = parent[index];
-    }
-  }
-  return ConfigNode(std::move(impl));
+  if (!impl_) return ConfigNode();
+  const YAML::Node& parent = impl_->node;
+  const bool present = parent.IsDefined() && parent.IsSequence() && index < parent.size();
+  return ConfigNode(std::make_shared<Impl>(
+      Impl{present ? YAML::Node(parent[index]) : YAML::Node(),
+           impl_->path + "[" + std::to_string(index) + "]", location(), impl_->locations}));
 }
 
 std::size_t ConfigNode::size() const {

@@ -1,0 +1,498 @@
+#include "host.h"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "appliance/plugin.h"
+#include "appliance/time.h"
+#include "config_loader.h"
+#include "host_config.h"
+#include "http_server.h"
+#include "logging.h"
+#include "plugin_loader.h"
+#include "scheduler.h"
+
+#ifndef APPLIANCE_VERSION
+#define APPLIANCE_VERSION "0.0.0"
+#endif
+#ifndef APPLIANCE_REVISION
+#define APPLIANCE_REVISION "unknown"
+#endif
+#ifndef APPLIANCE_SOURCE_DIR
+#define APPLIANCE_SOURCE_DIR ""
+#endif
+
+namespace appliance::host {
+namespace fs = std::filesystem;
+
+std::string executableDir() { return boost::dll::program_location().parent_path().string(); }
+
+namespace {
+
+void fail(const std::string& message) { std::fprintf(stderr, "appliance: %s\n", message.c_str()); }
+
+std::string shareDir() {
+  const fs::path installed = fs::path(executableDir()) / ".." / "share" / "appliance";
+  if (fs::exists(installed)) return fs::weakly_canonical(installed).string();
+  return APPLIANCE_SOURCE_DIR;  // running from a build tree
+}
+
+std::string configDir() {
+  if (fs::is_directory("config")) return "config";
+  return shareDir() + "/config";
+}
+
+std::string defaultPluginDir() {
+  return fs::weakly_canonical(fs::path(executableDir()) / ".." / "lib" / "appliance" / "plugins")
+      .string();
+}
+
+class SystemClock : public Clock {
+ public:
+  std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
+  std::chrono::steady_clock::time_point steadyNow() const override {
+    return std::chrono::steady_clock::now();
+  }
+};
+
+// Services and health checks shared by all plugins.
+struct SharedServices {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<void>, std::less<>> services;
+  struct Check {
+    std::string name;
+    std::function<HealthResult()> fn;
+  };
+  std::vector<Check> checks;
+};
+
+class PluginServices : public ServiceRegistry {
+ public:
+  PluginServices(SharedServices& shared, const LoadedPlugin& plugin) : shared_(shared), plugin_(plugin) {}
+  Status provideService(std::string_view name, std::shared_ptr<void> service) override {
+    const auto& declared = plugin_.provides;
+    if (std::find(declared.begin(), declared.end(), name) == declared.end()) {
+      return Status::failedPrecondition("plugin " + plugin_.name + " provided service '" +
+                                        std::string(name) +
+                                        "' without declaring it in its descriptor's provides");
+    }
+    std::lock_guard lock(shared_.mutex);
+    if (!shared_.services.emplace(std::string(name), std::move(service)).second) {
+      return Status::failedPrecondition("service '" + std::string(name) + "' is already provided");
+    }
+    return Status::ok();
+  }
+  std::shared_ptr<void> findService(std::string_view name) const override {
+    std::lock_guard lock(shared_.mutex);
+    auto it = shared_.services.find(name);
+    return it == shared_.services.end() ? nullptr : it->second;
+  }
+
+ private:
+  SharedServices& shared_;
+  const LoadedPlugin& plugin_;
+};
+
+class PluginHealth : public HealthRegistry {
+ public:
+  explicit PluginHealth(SharedServices& shared) : shared_(shared) {}
+  void addCheck(std::string name, std::function<HealthResult()> check) override {
+    std::lock_guard lock(shared_.mutex);
+    shared_.checks.push_back({std::move(name), std::move(check)});
+  }
+
+ private:
+  SharedServices& shared_;
+};
+
+class HostContext : public PluginContext {
+ public:
+  HostContext(LoadedPlugin& plugin, prometheus::Registry& registry, HttpServer& http,
+              SharedServices& shared, HostScheduler& scheduler, const Clock& clock,
+              const RuntimeInfo& runtime)
+      : plugin_(plugin),
+        logger_(plugin.name),
+        registry_(registry),
+        http_(http),
+        services_(shared, plugin),
+        scheduler_(scheduler, plugin.name),
+        clock_(clock),
+        runtime_(runtime),
+        health_(shared) {}
+
+  std::string_view pluginName() const override { return plugin_.name; }
+  const Logger& logger() const override { return logger_; }
+  prometheus::Registry& metrics() override { return registry_; }
+  HttpRouter& http() override { return http_; }
+  ServiceRegistry& services() override { return services_; }
+  Scheduler& scheduler() override { return scheduler_; }
+  const Clock& clock() const override { return clock_; }
+  const RuntimeInfo& runtime() const override { return runtime_; }
+  HealthRegistry& health() override { return health_; }
+
+ private:
+  LoadedPlugin& plugin_;
+  HostLogger logger_;
+  prometheus::Registry& registry_;
+  HttpServer& http_;
+  PluginServices services_;
+  PluginScheduler scheduler_;
+  const Clock& clock_;
+  const RuntimeInfo& runtime_;
+  PluginHealth health_;
+};
+
+}  // namespace
+
+struct Host::State {
+  HostConfig config;
+  RuntimeInfo runtime;
+  SystemClock clock;
+  HostLogger log{"host"};
+  // Declaration order is destruction order in reverse: plugins (and their libraries) go last,
+  // after everything that may hold a pointer into their code.
+  std::vector<std::unique_ptr<LoadedPlugin>> plugins;
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  SharedServices shared;
+  std::unique_ptr<HostScheduler> scheduler;
+  std::unique_ptr<HttpServer> http;
+  std::vector<std::unique_ptr<HostContext>> contexts;
+  std::vector<LoadedPlugin*> started;
+  prometheus::Family<prometheus::Gauge>* plugin_up = nullptr;
+  std::atomic<bool> ready{false};
+  std::chrono::steady_clock::time_point boot = std::chrono::steady_clock::now();
+
+  ~State() {
+    // Anything holding plugin code goes before the libraries are unloaded.
+    if (http) http->stop(std::chrono::steady_clock::now());
+    scheduler.reset();
+    if (http) http->clearRoutes();
+    {
+      std::lock_guard lock(shared.mutex);
+      shared.services.clear();
+      shared.checks.clear();
+    }
+    contexts.clear();
+    for (auto it = plugins.rbegin(); it != plugins.rend(); ++it) (*it)->instance.reset();
+    http.reset();
+    registry.reset();
+    plugins.clear();
+  }
+
+  Result<ConfigNode> loadEffectiveConfig(const CommandLine& cli);
+  int loadAndConfigure(const CommandLine& cli, const ConfigNode& root);
+  void addHostRoutes();
+  void stopStarted(std::chrono::steady_clock::time_point deadline);
+};
+
+Result<ConfigNode> Host::State::loadEffectiveConfig(const CommandLine& cli) {
+  ConfigSources sources;
+  sources.environment = processEnvironment();
+  std::string env = cli.env;
+  if (env.empty() && cli.config_files.empty()) {
+    auto it = sources.environment.find("APPLIANCE_ENV");
+    if (it == sources.environment.end() || it->second.empty()) {
+      return Status::invalid("no configuration given: pass --env=NAME (config/NAME.yaml) or --config=FILE");
+    }
+    env = it->second;
+  }
+  if (!env.empty()) {
+    auto files = filesForEnv(configDir(), env);
+    if (!files) return files.status();
+    sources.files = std::move(files).value();
+  }
+  sources.files.insert(sources.files.end(), cli.config_files.begin(), cli.config_files.end());
+  runtime.env = env;
+  return loadConfig(sources);
+}
+
+int Host::State::loadAndConfigure(const CommandLine& cli, const ConfigNode& root) {
+  const std::string default_dir = defaultPluginDir();
+  std::vector<std::string> installed;
+  for (const auto& file : discoverPluginFiles(pluginDirsFromConfig(root, default_dir))) {
+    installed.push_back(fs::path(file).stem().string());
+  }
+  auto parsed = parseHostConfig(root, installed, default_dir);
+  if (!parsed) {
+    fail(parsed.status().message());
+    return kExitConfig;
+  }
+  config = std::move(parsed).value();
+  configureLogging(config.log);
+
+  auto names = pluginsForRoles(config, cli.roles);
+  if (!names) {
+    fail(names.status().message());
+    return kExitConfig;
+  }
+  auto files = locatePlugins(*names, config.plugin_dirs);
+  if (!files) {
+    fail(files.status().message());
+    return kExitConfig;
+  }
+  for (const auto& file : *files) {
+    auto loaded = loadPlugin(file);
+    if (!loaded) {
+      fail(loaded.status().message());
+      return kExitConfig;
+    }
+    plugins.push_back(std::move(loaded).value());
+  }
+  std::string role_description = "role ";
+  for (std::size_t i = 0; i < cli.roles.size(); ++i) role_description += (i ? "," : "") + cli.roles[i];
+  if (Status s = orderByDependencies(plugins, role_description); !s) {
+    fail(s.message());
+    return kExitConfig;
+  }
+  std::string errors;
+  for (auto& p : plugins) {
+    p->instance.reset(p->descriptor->create());
+    if (!p->instance) {
+      fail(p->file + ": create() failed");
+      return kExitConfig;
+    }
+    Status s;
+    try {
+      s = p->instance->configure(root.child(p->name));
+    } catch (const std::exception& e) {
+      s = Status::internal(p->name + ": configure() threw: " + e.what());
+    }
+    if (!s) errors += (errors.empty() ? "" : "\n") + s.message();
+  }
+  if (!errors.empty()) {
+    fail(errors);
+    return kExitConfig;
+  }
+  return kExitOk;
+}
+
+void Host::State::addHostRoutes() {
+  auto checks = [this](std::string& failing) {
+    std::vector<SharedServices::Check> copy;
+    {
+      std::lock_guard lock(shared.mutex);
+      copy = shared.checks;
+    }
+    std::string body = "{";
+    bool all_ok = true;
+    for (std::size_t i = 0; i < copy.size(); ++i) {
+      HealthResult r;
+      try {
+        r = copy[i].fn();
+      } catch (const std::exception& e) {
+        r = {false, e.what()};
+      }
+      if (!r.healthy) {
+        all_ok = false;
+        failing += (failing.empty() ? "" : ", ") + copy[i].name;
+      }
+      body += (i ? "," : "") + jsonQuote(copy[i].name) + ":{\"healthy\":" +
+              (r.healthy ? "true" : "false") + ",\"message\":" + jsonQuote(r.message) + "}";
+    }
+    body += "}";
+    return std::make_pair(all_ok, body);
+  };
+  (void)http->addRoute({"GET", "/livez", [](const HttpRequest&, HttpResponse& r) {
+                          r.json(200, "{\"status\":\"alive\"}");
+                        }});
+  (void)http->addRoute({"GET", "/readyz", [this, checks](const HttpRequest&, HttpResponse& r) {
+                          std::string failing;
+                          if (!ready.load()) {
+                            r.json(503, "{\"status\":\"not ready\",\"failing\":[\"host\"],\"checks\":{}}");
+                            return;
+                          }
+                          auto [ok, body] = checks(failing);
+                          std::string list = "[";
+                          for (const auto& name : splitList(failing))
+                            list += (list.size() > 1 ? "," : "") + jsonQuote(name);
+                          list += "]";
+                          r.json(ok ? 200 : 503, std::string("{\"status\":\"") +
+                                                     (ok ? "ready" : "not ready") + "\",\"failing\":" +
+                                                     list + ",\"checks\":" + body + "}");
+                        }});
+  (void)http->addRoute({"GET", "/health", [this, checks](const HttpRequest&, HttpResponse& r) {
+                          std::string failing;
+                          auto [ok, body] = checks(failing);
+                          const std::string ts = formatTimestamp(
+                              std::chrono::duration_cast<std::chrono::microseconds>(
+                                  clock.now().time_since_epoch())
+                                  .count());
+                          if (ok) {
+                            r.json(200, "{\"status\":\"healthy\",\"timestamp\":\"" + ts + "\"}");
+                          } else {
+                            r.json(503, "{\"status\":\"unhealthy\",\"timestamp\":\"" + ts +
+                                            "\",\"detail\":" + jsonQuote("failing: " + failing) + "}");
+                          }
+                        }});
+}
+
+void Host::State::stopStarted(std::chrono::steady_clock::time_point deadline) {
+  for (auto it = started.rbegin(); it != started.rend(); ++it) {
+    LoadedPlugin* p = *it;
+    scheduler->cancelOwnedBy(p->name);
+    try {
+      p->instance->stop(deadline);
+    } catch (const std::exception& e) {
+      log.error("plugin stop() threw", {{"plugin", p->name}, {"error", e.what()}});
+    }
+    plugin_up->Add({{"plugin", p->name}}).Set(0);
+    log.info("plugin stopped", {{"plugin", p->name}});
+  }
+  started.clear();
+}
+
+Host::Host() : state_(std::make_unique<State>()) {}
+Host::~Host() = default;
+
+int Host::startUp(const CommandLine& cli) {
+  State& st = *state_;
+  configureLogging({LogLevel::kInfo, defaultLogFormat(), 1});
+  auto root = st.loadEffectiveConfig(cli);
+  if (!root) {
+    fail(root.status().message());
+    return kExitConfig;
+  }
+  if (int rc = st.loadAndConfigure(cli, *root); rc != kExitOk) return rc;
+  if (cli.check_config) {
+    std::fputs(redactedYaml(*root).c_str(), stdout);
+    std::string names;
+    for (const auto& p : st.plugins) names += (names.empty() ? "" : ", ") + p->name;
+    std::fprintf(stderr, "appliance: configuration is valid (plugins: %s)\n", names.c_str());
+    return kExitOk;
+  }
+
+  st.runtime.roles = cli.roles;
+  st.runtime.instance_id = st.config.instance_id;
+  st.runtime.version = APPLIANCE_VERSION;
+  st.runtime.revision = APPLIANCE_REVISION;
+  st.runtime.share_dir = shareDir();
+  std::error_code ec;
+  fs::create_directories(st.config.data_dir, ec);
+  if (ec) {
+    fail("data.dir " + st.config.data_dir + ": cannot create: " + ec.message());
+    return kExitFailure;
+  }
+  st.runtime.data_dir = fs::absolute(st.config.data_dir).string();
+
+  st.scheduler = std::make_unique<HostScheduler>();
+  st.http = std::make_unique<HttpServer>(st.config.http, *st.registry);
+  st.plugin_up = &prometheus::BuildGauge()
+                      .Name("appliance_plugin_up")
+                      .Help("1 while a plugin is started and running, else 0.")
+                      .Register(*st.registry);
+  st.addHostRoutes();
+
+  for (auto& p : st.plugins) {
+    st.plugin_up->Add({{"plugin", p->name}}).Set(0);
+    st.contexts.push_back(std::make_unique<HostContext>(*p, *st.registry, *st.http, st.shared,
+                                                        *st.scheduler, st.clock, st.runtime));
+    Status s;
+    try {
+      s = p->instance->init(*st.contexts.back());
+    } catch (const std::exception& e) {
+      s = Status::internal(std::string("init() threw: ") + e.what());
+    }
+    if (!s) {
+      fail("plugin " + p->name + ": init failed: " + s.message());
+      return kExitFailure;
+    }
+  }
+  if (Status s = st.http->bind(); !s) {
+    fail(s.message());
+    return kExitFailure;
+  }
+  for (auto& p : st.plugins) {
+    Status s;
+    try {
+      s = p->instance->start();
+    } catch (const std::exception& e) {
+      s = Status::internal(std::string("start() threw: ") + e.what());
+    }
+    if (!s) {
+      fail("plugin " + p->name + ": start failed: " + s.message());
+      st.stopStarted(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      return kExitFailure;
+    }
+    st.started.push_back(p.get());
+    st.plugin_up->Add({{"plugin", p->name}}).Set(1);
+  }
+  st.http->start();
+  st.scheduler->activate();
+  st.ready.store(true);
+  const auto startup_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - st.boot)
+                              .count();
+  std::string names;
+  for (const auto& p : st.plugins) names += (names.empty() ? "" : ",") + p->name;
+  std::string roles;
+  for (const auto& r : cli.roles) roles += (roles.empty() ? "" : ",") + r;
+  st.log.info("ready", {{"listen", st.http->boundAddress("main")},
+                        {"roles", roles},
+                        {"plugins", names},
+                        {"env", st.runtime.env},
+                        {"startup_ms", static_cast<std::int64_t>(startup_ms)}});
+  return -1;
+}
+
+int Host::shutDown() {
+  State& st = *state_;
+  st.log.info("shutting down: readiness off, draining requests");
+  st.ready.store(false);
+  st.http->setDraining(true);
+  if (st.config.shutdown_delay.count() > 0) std::this_thread::sleep_for(st.config.shutdown_delay);
+  const auto deadline = std::chrono::steady_clock::now() + st.config.drain_timeout;
+  st.http->stop(deadline);
+  st.stopStarted(std::max(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+  st.log.info("stopped");
+  return kExitOk;
+}
+
+int Host::listPlugins(const CommandLine& cli) {
+  State& st = *state_;
+  std::vector<std::string> dirs{defaultPluginDir()};
+  if (!cli.env.empty() || !cli.config_files.empty()) {
+    auto root = st.loadEffectiveConfig(cli);
+    if (!root) {
+      fail(root.status().message());
+      return kExitConfig;
+    }
+    dirs = pluginDirsFromConfig(*root, defaultPluginDir());
+  }
+  std::printf("%-20s %-10s %-4s %-22s %-22s %s\n", "NAME", "VERSION", "ABI", "PROVIDES", "REQUIRES",
+              "FILE");
+  int rc = kExitOk;
+  std::map<std::string, std::string> seen;
+  for (const auto& file : discoverPluginFiles(dirs)) {
+    auto loaded = loadPlugin(file);
+    if (!loaded) {
+      std::printf("%-20s refused: %s\n", fs::path(file).stem().c_str(), loaded.status().message().c_str());
+      rc = kExitConfig;
+      continue;
+    }
+    const auto& p = **loaded;
+    if (auto [it, inserted] = seen.emplace(p.name, file); !inserted) {
+      std::printf("%-20s refused: %s: duplicate plugin name, already provided by %s\n",
+                  p.name.c_str(), file.c_str(), it->second.c_str());
+      rc = kExitConfig;
+      continue;
+    }
+    auto join = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+      return s.empty() ? std::string("-") : s;
+    };
+    std::printf("%-20s %-10s %-4u %-22s %-22s %s\n", p.name.c_str(), p.descriptor->version,
+                p.descriptor->abi_version, join(p.provides).c_str(),
+                join(p.requires_services).c_str(), file.c_str());
+  }
+  return rc;
+}
+
+}  // namespace appliance::host

@@ -1,0 +1,47 @@
+#pragma once
+// Host: owns the loaded plugins and every host service, and drives the lifecycle:
+// load -> configure -> init -> bind -> start -> serve -> drain -> stop (reverse) -> unload.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "appliance/status.h"
+
+namespace appliance::host {
+
+struct CommandLine {
+  std::vector<std::string> roles;         // from --role (comma list), default {"all"}
+  std::vector<std::string> config_files;  // --config, repeatable
+  std::string env;                        // --env
+  bool check_config = false;
+  bool list_plugins = false;
+};
+
+// Exit codes: 0 fine, 1 start-up or runtime failure, 2 bad configuration or plugin.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitConfig = 2;
+
+class Host {
+ public:
+  Host();
+  ~Host();
+
+  // Everything up to serving. Prints one line per problem to stderr; returns an exit code,
+  // or -1 when the host is serving and should wait for a termination request.
+  int startUp(const CommandLine& cli);
+  // Graceful shutdown after SIGTERM/SIGINT; returns the exit code.
+  int shutDown();
+
+  int listPlugins(const CommandLine& cli);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Folder of the running binary.
+std::string executableDir();
+
+}  // namespace appliance::host

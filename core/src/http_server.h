@@ -1,0 +1,60 @@
+#pragma once
+// The host's HTTP server: Poco::Net listeners sharing one route table. Every request passes
+// the middleware (correlation id, body limit, metrics, access log, JSON 404/405/413/500)
+// before its handler runs. Routes are registered during init and read lock-free afterwards.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "appliance/http.h"
+#include "sdk/route_table.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace appliance::host {
+
+struct ServerSettings {
+  std::string listen = "0.0.0.0:8080";
+  int threads = 64;
+  int queue = 256;
+  bool keep_alive = true;
+  std::chrono::milliseconds keep_alive_timeout{10'000};
+  int max_keep_alive_requests = 0;  // 0: unlimited
+  std::size_t max_body_bytes = 1024 * 1024;
+  bool access_log = true;
+};
+
+class HttpServer : public HttpRouter {
+ public:
+  HttpServer(ServerSettings settings, prometheus::Registry& metrics);
+  ~HttpServer() override;
+
+  // HttpRouter, for plugins (and the host's own routes).
+  Status addRoute(Route route) override;
+  Status addListener(std::string name, ListenerOptions options) override;
+  std::string boundAddress(std::string_view listener) const override;
+
+  // Binds every listener's socket; a port in use fails with the address and the OS error.
+  Status bind();
+  void start();
+  // While draining, responses carry "Connection: close" so keep-alive clients let go.
+  void setDraining(bool draining);
+  // Stops accepting, waits (up to `deadline`) for in-flight requests, then closes the rest.
+  void stop(std::chrono::steady_clock::time_point deadline);
+  // Drops every handler (they may point into plugin code about to be unloaded).
+  void clearRoutes();
+
+  std::int64_t inFlight() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace appliance::host
