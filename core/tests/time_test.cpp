@@ -1,0 +1,52 @@
+#include <gtest/gtest.h>
+
+#include "appliance/time.h"
+
+using appliance::formatTimestamp;
+using appliance::isValidDate;
+using appliance::parseTimestamp;
+
+TEST(Timestamp, ParsesZuluOffsetsFractionsAndNaiveAsUtc) {
+  const auto base = parseTimestamp("2024-05-01T12:00:00Z");
+  ASSERT_TRUE(base);
+  EXPECT_EQ(*base, 1714564800LL * 1'000'000);
+  EXPECT_EQ(*parseTimestamp("2024-05-01T14:00:00+02:00"), *base);
+  EXPECT_EQ(*parseTimestamp("2024-05-01T07:30:00-0430"), *base);
+  EXPECT_EQ(*parseTimestamp("2024-05-01T12:00:00"), *base);  // no zone: UTC
+  EXPECT_EQ(*parseTimestamp("2024-05-01 12:00:00"), *base);
+  EXPECT_EQ(*parseTimestamp("2024-05-01T12:00:00.5Z"), *base + 500'000);
+  EXPECT_EQ(*parseTimestamp("2024-05-01T12:00:00.000001Z"), *base + 1);
+  EXPECT_EQ(*parseTimestamp("1969-12-31T23:59:59.999999Z"), -1);
+}
+
+TEST(Timestamp, RejectsMalformedInput) {
+  for (const char* bad : {"", "2024-05-01", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+                          "2024-05-01T24:00:00Z", "2024-05-01T12:00:60Z", "2024-05-01T12:00:00.Z",
+                          "2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00+25:00",
+                          "2024-05-01T12:00:00Zjunk", "yesterday", "2024-05-01T12:00"}) {
+    EXPECT_FALSE(parseTimestamp(bad)) << bad;
+  }
+}
+
+TEST(Timestamp, FormatsRoundTrip) {
+  EXPECT_EQ(formatTimestamp(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatTimestamp(-1), "1969-12-31T23:59:59.999999Z");
+  for (const char* text : {"2024-02-29T23:59:59.123456Z", "2000-01-01T00:00:00.000000Z",
+                           "2099-12-31T12:34:56.000001Z"}) {
+    auto ts = parseTimestamp(text);
+    ASSERT_TRUE(ts) << text;
+    EXPECT_EQ(formatTimestamp(*ts), text);
+  }
+}
+
+TEST(Dates, ValidatesRealCalendarDates) {
+  EXPECT_TRUE(isValidDate("2024-02-29"));
+  EXPECT_TRUE(isValidDate("2000-02-29"));
+  EXPECT_FALSE(isValidDate("2023-02-29"));
+  EXPECT_FALSE(isValidDate("1900-02-29"));
+  EXPECT_FALSE(isValidDate("2023-02-30"));
+  EXPECT_FALSE(isValidDate("2023-04-31"));
+  EXPECT_FALSE(isValidDate("2023-4-1"));
+  EXPECT_FALSE(isValidDate("2023-04-01T00:00:00"));
+  EXPECT_FALSE(isValidDate("0000-01-01"));
+}
