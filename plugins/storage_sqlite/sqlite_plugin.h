@@ -1,0 +1,32 @@
+#pragma once
+// SqlitePlugin: the storage_sqlite plugin. configure() parses `storage_sqlite`; init()
+// resolves the file path (default <data.dir>/appliance.db), provides the `task_store` service
+// and the `storage_sqlite` health check; start() opens the file and migrates it; stop() closes.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "appliance/plugin.h"
+#include "sqlite_config.h"
+#include "sqlite_task_store.h"
+
+namespace appliance::plugins::storage_sqlite {
+
+class SqlitePlugin : public Plugin {
+ public:
+  Status configure(const ConfigNode& section) override;
+  Status init(PluginContext& context) override;
+  Status start() override;
+  void stop(std::chrono::steady_clock::time_point deadline) override;
+
+  // The store provided as `task_store` (null before init); for tests.
+  std::shared_ptr<SqliteTaskStore> store() const { return store_; }
+
+ private:
+  SqliteConfig config_;
+  PluginContext* context_ = nullptr;
+  std::shared_ptr<SqliteTaskStore> store_;
+};
+
+}  // namespace appliance::plugins::storage_sqlite

@@ -1,0 +1,6 @@
+// The storage_sqlite entry point: the descriptor and factory only.
+#include "appliance/plugin.h"
+#include "sqlite_plugin.h"
+
+APPLIANCE_PLUGIN(appliance::plugins::storage_sqlite::SqlitePlugin, "storage_sqlite", "0.1.0",
+                 "Task storage on an embedded SQLite file (WAL)", "task_store", "")

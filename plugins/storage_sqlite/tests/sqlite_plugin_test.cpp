@@ -1,0 +1,100 @@
+// The storage_sqlite plugin driven through its lifecycle with the SDK's FakeContext.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "appliance/testing/fake_context.h"
+#include "sqlite_plugin.h"
+#include "temp_dir.h"
+
+namespace appliance::plugins::storage_sqlite {
+namespace {
+
+ConfigNode section(const std::string& yaml) {
+  Result<ConfigNode> root = ConfigNode::parse(yaml, "test.yaml");
+  EXPECT_TRUE(root.isOk()) << root.status().message();
+  return root.isOk() ? root->child("storage_sqlite") : ConfigNode();
+}
+
+HealthResult healthOf(appliance::testing::FakeContext& context) {
+  auto results = context.health_checks.run();
+  auto it = results.find("storage_sqlite");
+  EXPECT_NE(it, results.end()) << "no storage_sqlite health check";
+  return it == results.end() ? HealthResult{false, "missing"} : it->second;
+}
+
+TEST(SqlitePlugin, ProvidesTheTaskStoreOnTheDefaultPathUnderTheDataFolder) {
+  TempDir dir;
+  appliance::testing::FakeContext context("storage_sqlite");
+  context.runtime_info.data_dir = dir.file("data");
+  SqlitePlugin plugin;
+  ASSERT_TRUE(plugin.configure(section("storage_sqlite:\n  readers: 2\n")).isOk());
+  ASSERT_TRUE(plugin.init(context).isOk());
+
+  std::shared_ptr<TaskStore> store = context.services().find<TaskStore>();
+  ASSERT_NE(store, nullptr);
+  EXPECT_FALSE(healthOf(context).healthy) << "healthy before start";
+
+  ASSERT_TRUE(plugin.start().isOk());
+  EXPECT_TRUE(std::filesystem::exists(dir.file("data/appliance.db")));
+  HealthResult health = healthOf(context);
+  EXPECT_TRUE(health.healthy) << health.message;
+
+  NewTask task;
+  task.title = "through the service";
+  task.content = "c";
+  task.due_date = "2030-01-01";
+  task.request_at = 1;
+  Result<Task> created = store->create(task);
+  ASSERT_TRUE(created.isOk()) << created.status().message();
+  // created_at comes from the context's clock.
+  EXPECT_EQ(created->created_at, 1'700'000'000'000'000);
+
+  plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(healthOf(context).healthy) << "healthy after stop";
+  EXPECT_EQ(store->get(created->id).status().code(), StatusCode::kUnavailable);
+}
+
+TEST(SqlitePlugin, ConfiguredPathWins) {
+  TempDir dir;
+  appliance::testing::FakeContext context("storage_sqlite");
+  context.runtime_info.data_dir = dir.file("data");
+  SqlitePlugin plugin;
+  ASSERT_TRUE(plugin
+                  .configure(section("storage_sqlite:\n  path: " + dir.file("x/tasks.db") +
+                                     "\n  synchronous: normal\n"))
+                  .isOk());
+  ASSERT_TRUE(plugin.init(context).isOk());
+  ASSERT_TRUE(plugin.start().isOk());
+  EXPECT_TRUE(std::filesystem::exists(dir.file("x/tasks.db")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("data/appliance.db")));
+  EXPECT_TRUE(context.log.contains(dir.file("x/tasks.db")));
+  plugin.stop(std::chrono::steady_clock::now());
+}
+
+TEST(SqlitePlugin, StartFailsWithThePathWhenTheFileCannotBeCreated) {
+  TempDir dir;
+  std::ofstream(dir.file("blocker")) << "not a folder";
+  appliance::testing::FakeContext context("storage_sqlite");
+  SqlitePlugin plugin;
+  const std::string path = dir.file("blocker/tasks.db");
+  ASSERT_TRUE(plugin.configure(section("storage_sqlite:\n  path: " + path + "\n")).isOk());
+  ASSERT_TRUE(plugin.init(context).isOk());
+  Status status = plugin.start();
+  ASSERT_FALSE(status.isOk());
+  EXPECT_NE(status.message().find(path), std::string::npos) << status.message();
+  EXPECT_FALSE(healthOf(context).healthy);
+}
+
+TEST(SqlitePlugin, ConfigureRejectsAnUnknownKey) {
+  SqlitePlugin plugin;
+  Status status = plugin.configure(section("storage_sqlite:\n  pathh: x.db\n"));
+  ASSERT_FALSE(status.isOk());
+  EXPECT_NE(status.message().find("test.yaml:2"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("pathh"), std::string::npos) << status.message();
+}
+
+}  // namespace
+}  // namespace appliance::plugins::storage_sqlite
