@@ -1,0 +1,49 @@
+# A thin layer over CMake. `make run` and `make test` do all set-up themselves.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all build run test unit asan format format-check bench chart-lint image install clean
+
+all: build
+
+build:
+	./scripts/bootstrap.sh test
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+run:
+	./scripts/bootstrap.sh run
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DAPPLIANCE_BUILD_TESTS=OFF -DAPPLIANCE_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j$(JOBS) --target appliance all
+	./scripts/run-local.sh
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L unit
+
+asan:
+	./scripts/bootstrap.sh test
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAPPLIANCE_SANITIZE=ON -DAPPLIANCE_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) -L unit
+
+format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+bench: build
+	./scripts/bootstrap.sh bench
+	./bench/run.sh
+
+install: build
+	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
