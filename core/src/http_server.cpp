@@ -43,6 +43,14 @@ struct RouteMetrics {
   std::string route;
 };
 
+void discardBody(std::istream& in, std::size_t at_most) {
+  char buffer[16384];
+  std::size_t total = 0;
+  while (total < at_most && (in.read(buffer, sizeof buffer) || in.gcount() > 0)) {
+    total += static_cast<std::size_t>(in.gcount());
+  }
+}
+
 bool acceptableCorrelationId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -199,7 +207,9 @@ void HttpServer::Impl::handle(Poco::Net::HTTPServerRequest& req,
       }
     }
     if (too_large) {
-      // The rest of the body is not read, so this connection cannot carry another request.
+      // Read and discard a bounded amount of what the client is still sending, so it sees the
+      // 413 instead of a reset; the connection cannot carry another request either way.
+      discardBody(in, limit * 16);
       response.error(413, "Request body too large: the limit is " + std::to_string(limit) +
                               " bytes");
       close_connection = true;
@@ -311,7 +321,9 @@ Status HttpServer::bind() {
     try {
       Poco::Net::SocketAddress address(l.options.address);
       l.socket = std::make_unique<Poco::Net::ServerSocket>();
-      l.socket->bind(address, /*reuseAddress=*/true);
+      // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second process on the same port
+      // must fail here, not silently share the traffic.
+      l.socket->bind(address, /*reuseAddress=*/true, /*reusePort=*/false);
       l.socket->listen(impl_->settings.queue);
       l.bound = l.socket->address().toString();
     } catch (const Poco::Exception& e) {

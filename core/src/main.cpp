@@ -6,6 +6,9 @@
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -89,6 +92,14 @@ class ApplianceApp : public Poco::Util::ServerApplication {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Block the termination signals before any thread exists, so every thread inherits the mask
+  // and only the main thread's sigwait (waitForTerminationRequest) ever receives them.
+  sigset_t termination;
+  sigemptyset(&termination);
+  sigaddset(&termination, SIGINT);
+  sigaddset(&termination, SIGQUIT);
+  sigaddset(&termination, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &termination, nullptr);
   try {
     ApplianceApp app;
     return app.run(argc, argv);
