@@ -32,5 +32,10 @@ function(appliance_add_plugin name)
     CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY ${APPLIANCE_PLUGIN_OUTPUT_DIR})
   target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  # Installed at <prefix>/lib/appliance/plugins: the SDK library is three levels up.
+  if(NOT DEFINED CMAKE_INSTALL_LIBDIR)
+    set(CMAKE_INSTALL_LIBDIR lib)
+  endif()
+  set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/../../../${CMAKE_INSTALL_LIBDIR}")
   install(TARGETS ${name} LIBRARY DESTINATION ${APPLIANCE_PLUGIN_INSTALL_DIR})
 endfunction()

@@ -115,11 +115,14 @@ Result<std::unique_ptr<LoadedPlugin>> loadPlugin(const std::string& file) {
         std::to_string(APPLIANCE_SDK_ABI_VERSION) + "; rebuild the plugin against appliance SDK " +
         APPLIANCE_SDK_VERSION);
   }
-  if (d->struct_size < sizeof(appliance_plugin_descriptor) || !d->create || !d->destroy ||
-      !d->name) {
+  // ABI 1's descriptor ends at `destroy`; later fields may be appended within the same ABI,
+  // so a plugin built against an older SDK 1.x has a smaller struct_size and is still valid.
+  constexpr std::size_t kAbi1DescriptorSize =
+      offsetof(appliance_plugin_descriptor, destroy) + sizeof(void*);
+  if (d->struct_size < kAbi1DescriptorSize || !d->create || !d->destroy || !d->name) {
     return Status::failedPrecondition(file + ": descriptor is incomplete (size " +
                                       std::to_string(d->struct_size) + ", expected " +
-                                      std::to_string(sizeof(appliance_plugin_descriptor)) + ")");
+                                      std::to_string(kAbi1DescriptorSize) + ")");
   }
   if (!validName(d->name)) {
     return Status::failedPrecondition(file + ": invalid plugin name '" + std::string(d->name) +

@@ -28,7 +28,8 @@ const std::string kToken = "e2e-token-0123456789abcdef";
 // The PostgreSQL URL of the throwaway cluster that CTest's `postgres` fixture started, or "".
 std::string postgresAdminUrl() {
   const char* state = std::getenv("APPLIANCE_TEST_PG_STATE");
-  if (!state || !*state) return "";
+  if (!state || !*state) state = APPLIANCE_TEST_PG_STATE_DEFAULT;
+  if (!*state) return "";
   std::ifstream in(state);
   std::string line;
   while (std::getline(in, line)) {
@@ -92,7 +93,7 @@ class TaskApiE2E : public testing::TestWithParam<std::string> {
       store_config = "storage_sqlite: {path: " + dir_.file("tasks.db") + "}\n";
     } else {
       const std::string admin = postgresAdminUrl();
-      if (admin.empty()) GTEST_SKIP() << "no test PostgreSQL (APPLIANCE_TEST_PG_STATE unset)";
+      ASSERT_FALSE(admin.empty()) << "no URL in the postgres fixture's state file; is the fixture up?";
       pg_url_ = createDatabase(admin);
       ASSERT_FALSE(pg_url_.empty());
       store_config = "storage_postgres: {url: \"" + pg_url_ + "\"}\n";
