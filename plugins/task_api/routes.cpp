@@ -1,0 +1,175 @@
+#include "routes.h"
+
+#include "task_json.h"
+
+namespace appliance::plugins::task_api {
+namespace {
+
+constexpr std::string_view kReplay =
+    "Duplicate request: a task with this title was already created or changed by a request "
+    "with the same or a newer request_timestamp";
+constexpr std::string_view kStale =
+    "Stale request: request_timestamp is not newer than the last accepted change to this task";
+constexpr std::string_view kNotFound = "Task not found";
+
+void answerValidation(const ValidationErrors& errors, HttpResponse& response) {
+  response.json(422, errors.toJson());
+}
+
+// Reads {id}; answers 404 for an integer no task can have, and records a 422 error for
+// anything else that is not an integer.
+enum class IdState { kOk, kNoSuchTask, kInvalid };
+IdState readTaskId(const HttpRequest& request, std::int64_t& id, ValidationErrors& errors) {
+  bool out_of_range = false;
+  if (!parseTaskId(request.pathParam("id").value_or(""), id, out_of_range, errors)) {
+    return IdState::kInvalid;
+  }
+  return out_of_range ? IdState::kNoSuchTask : IdState::kOk;
+}
+
+using Method = void (TaskRoutes::*)(const HttpRequest&, HttpResponse&) const;
+
+HttpHandler bind(const std::shared_ptr<const TaskRoutes>& routes, Method method) {
+  return [routes, method](const HttpRequest& request, HttpResponse& response) {
+    try {
+      ((*routes).*method)(request, response);
+    } catch (const std::exception& e) {
+      routes->logger().error("task_api handler failed",
+                             {{"route", request.route}, {"error", e.what()}});
+      response = HttpResponse();
+      response.error(500, "Internal Server Error");
+    }
+  };
+}
+
+}  // namespace
+
+TaskRoutes::TaskRoutes(std::shared_ptr<TaskStore> store, std::shared_ptr<const Authenticator> auth,
+                       std::shared_ptr<TaskMetrics> metrics, ListLimits limits,
+                       const Logger& logger)
+    : store_(std::move(store)),
+      auth_(std::move(auth)),
+      metrics_(std::move(metrics)),
+      limits_(limits),
+      logger_(logger) {}
+
+bool TaskRoutes::authorize(const HttpRequest& request, HttpResponse& response) const {
+  const AuthOutcome outcome = auth_->check(request);
+  if (outcome.result == AuthResult::kOk) return true;
+  if (metrics_) metrics_->countAuthFailure(outcome.result);
+  if (logger_.enabled(LogLevel::kDebug)) {
+    logger_.debug("request refused: not authenticated",
+                  {{"reason", outcome.reason}, {"remote", request.remote_address}});
+  }
+  Authenticator::reject(outcome.result, response);
+  return false;
+}
+
+void TaskRoutes::answerStoreError(const Status& status, std::string_view conflict_detail,
+                                  HttpResponse& response) const {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      response.error(404, kNotFound);
+      return;
+    case StatusCode::kConflict:
+      response.error(409, conflict_detail);
+      return;
+    case StatusCode::kUnavailable:
+    case StatusCode::kTimeout:
+      response.error(503, "Task storage is temporarily unavailable; retry shortly");
+      response.setHeader("Retry-After", "1");
+      return;
+    default:
+      logger_.error("task store failed",
+                    {{"code", statusCodeName(status.code())}, {"error", status.message()}});
+      response.error(500, "Internal Server Error");
+  }
+}
+
+void TaskRoutes::create(const HttpRequest& request, HttpResponse& response) const {
+  if (!authorize(request, response)) return;
+  NewTask task;
+  ValidationErrors errors;
+  if (!parseCreateBody(request.body, task, errors)) return answerValidation(errors, response);
+  const Result<Task> created = store_->create(task);
+  if (!created.isOk()) return answerStoreError(created.status(), kReplay, response);
+  response.json(201, taskJson(*created));
+  response.setHeader("Location", "/tasks/" + std::to_string(created->id));
+}
+
+void TaskRoutes::list(const HttpRequest& request, HttpResponse& response) const {
+  if (!authorize(request, response)) return;
+  TaskQuery query;
+  ValidationErrors errors;
+  if (!parseListQuery(request, limits_, query, errors)) return answerValidation(errors, response);
+  const Result<TaskPage> page = store_->list(query);
+  if (!page.isOk()) return answerStoreError(page.status(), kStale, response);
+  response.json(200, taskListJson(page->tasks));
+  if (page->has_more && !page->tasks.empty()) {
+    response.setHeader("Link", nextPageLink(query, page->tasks.back().id));
+  }
+}
+
+void TaskRoutes::get(const HttpRequest& request, HttpResponse& response) const {
+  if (!authorize(request, response)) return;
+  std::int64_t id = 0;
+  ValidationErrors errors;
+  const IdState state = readTaskId(request, id, errors);
+  if (state == IdState::kInvalid) return answerValidation(errors, response);
+  if (state == IdState::kNoSuchTask) return response.error(404, kNotFound);
+  const Result<Task> task = store_->get(id);
+  if (!task.isOk()) return answerStoreError(task.status(), kStale, response);
+  response.json(200, taskJson(*task));
+}
+
+void TaskRoutes::update(const HttpRequest& request, HttpResponse& response) const {
+  if (!authorize(request, response)) return;
+  std::int64_t id = 0;
+  TaskPatch patch;
+  ValidationErrors errors;
+  const IdState state = readTaskId(request, id, errors);
+  const bool body_ok = parseUpdateBody(request.body, patch, errors);
+  if (!errors.empty() || !body_ok) return answerValidation(errors, response);
+  if (state == IdState::kNoSuchTask) return response.error(404, kNotFound);
+  const Result<Task> task = store_->update(id, patch);
+  if (!task.isOk()) return answerStoreError(task.status(), kStale, response);
+  response.json(200, taskJson(*task));
+}
+
+void TaskRoutes::remove(const HttpRequest& request, HttpResponse& response) const {
+  if (!authorize(request, response)) return;
+  std::int64_t id = 0;
+  Timestamp request_at = 0;
+  ValidationErrors errors;
+  const IdState state = readTaskId(request, id, errors);
+  const std::optional<std::string> query_timestamp =
+      request.query.empty() ? std::nullopt : request.queryParam("request_timestamp");
+  const bool body_ok = parseDeleteRequest(request.body, query_timestamp, request_at, errors);
+  if (!errors.empty() || !body_ok) return answerValidation(errors, response);
+  if (state == IdState::kNoSuchTask) return response.error(404, kNotFound);
+  const Status removed = store_->remove(id, request_at);
+  if (!removed.isOk()) return answerStoreError(removed, kStale, response);
+  response.json(200, R"({"message":"Task deleted successfully"})");
+}
+
+Status registerTaskRoutes(HttpRouter& router, const std::shared_ptr<const TaskRoutes>& routes) {
+  const struct {
+    const char* method;
+    const char* path;
+    Method handler;
+  } table[] = {
+      {"POST", "/tasks", &TaskRoutes::create},        {"GET", "/tasks", &TaskRoutes::list},
+      {"GET", "/tasks/{id}", &TaskRoutes::get},       {"PUT", "/tasks/{id}", &TaskRoutes::update},
+      {"DELETE", "/tasks/{id}", &TaskRoutes::remove},
+  };
+  for (const auto& entry : table) {
+    Route route;
+    route.method = entry.method;
+    route.path = entry.path;
+    route.handler = bind(routes, entry.handler);
+    if (Status s = router.addRoute(std::move(route)); !s.isOk()) return s;
+  }
+  return Status::ok();
+}
+
+}  // namespace appliance::plugins::task_api
