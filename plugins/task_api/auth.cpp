@@ -3,6 +3,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include <Poco/Crypto/RSAKey.h>
@@ -197,11 +200,18 @@ void readAuthSettings(ConfigReader& auth, AuthSettings& out) {
     }
     addToken(token, out);
   }
+  const bool create_file = auth.boolean("tokens_file_create", false);
   if (auto file = auth.optionalString("tokens_file")) {
     std::error_code ec;
     std::string error;
     if (!std::filesystem::exists(*file, ec)) {
-      out.pending_tokens_file = *file;  // the host may create it on first run
+      if (create_file) {
+        out.pending_tokens_file = *file;  // generated in init(), after the config is checked
+      } else {
+        auth.error("tokens_file", "cannot open " + *file +
+                                      ": no such file; create it (one token per line) or set "
+                                      "task_api.auth.tokens_file_create: true to generate one");
+      }
     } else if (!loadTokensFile(*file, out, error)) {
       auth.error("tokens_file", error);
     }
@@ -217,8 +227,41 @@ void readAuthSettings(ConfigReader& auth, AuthSettings& out) {
   }
 }
 
+namespace {
+
+// Writes a new random token (32 bytes, hex) to `path`, readable by the owner only. O_EXCL: if
+// another process created the file meanwhile, its token is kept.
+Status createTokenFile(const std::string& path) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Status::internal("no randomness for a token");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (unsigned char b : bytes) {
+    token.push_back(kHex[b >> 4]);
+    token.push_back(kHex[b & 0xF]);
+  }
+  token.push_back('\n');
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::ok();
+    return Status::invalid("task_api.auth.tokens_file: cannot create " + path + ": " +
+                           std::strerror(errno));
+  }
+  const bool written = ::write(fd, token.data(), token.size()) == static_cast<ssize_t>(token.size());
+  ::close(fd);
+  OPENSSL_cleanse(token.data(), token.size());
+  if (!written) return Status::invalid("task_api.auth.tokens_file: cannot write " + path);
+  return Status::ok();
+}
+
+}  // namespace
+
 Status loadPendingTokensFile(AuthSettings& settings) {
   if (settings.pending_tokens_file.empty()) return Status::ok();
+  if (Status s = createTokenFile(settings.pending_tokens_file); !s.isOk()) return s;
   std::string error;
   if (!loadTokensFile(settings.pending_tokens_file, settings, error)) {
     return Status::invalid("task_api.auth.tokens_file: " + error);

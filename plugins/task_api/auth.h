@@ -46,8 +46,8 @@ struct AuthSettings {
   bool enabled = true;
   std::vector<TokenHash> token_hashes;
   std::size_t weak_tokens = 0;  // static tokens shorter than 16 characters (warned about)
-  // tokens_file when it did not exist yet at configure time: the host creates it on first
-  // run, after the config has been checked. Loaded by loadPendingTokensFile() in init().
+  // tokens_file when it did not exist at configure time and tokens_file_create is set: init()
+  // generates a random token into it (0600) and loads it (loadPendingTokensFile).
   std::string pending_tokens_file;
   JwtSettings jwt;
 
@@ -60,7 +60,7 @@ struct AuthSettings {
 // files it names. Problems are recorded on `auth` with their location.
 void readAuthSettings(ConfigReader& auth, AuthSettings& out);
 
-// Loads `pending_tokens_file`, if any. Fails when it is still missing or holds no token.
+// Creates `pending_tokens_file` with a random token unless it now exists, then loads it.
 Status loadPendingTokensFile(AuthSettings& settings);
 
 enum class AuthResult { kOk, kMissing, kInvalid };

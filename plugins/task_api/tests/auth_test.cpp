@@ -352,24 +352,41 @@ TEST_F(AuthConfigTest, ShortTokensAreCountedAsWeak) {
   EXPECT_EQ(settings.weak_tokens, 1u);
 }
 
-TEST_F(AuthConfigTest, MissingTokensFileIsLoadedAtInitWhenTheHostHasCreatedIt) {
+TEST_F(AuthConfigTest, MissingTokensFileIsAnErrorUnlessCreationIsAsked) {
   AuthSettings settings;
   const std::string file = dir_.path() + "/api-token";
-  ASSERT_TRUE(read("tokens_file: " + file + "\n", settings).isOk());
-  EXPECT_EQ(settings.pending_tokens_file, file);
-  EXPECT_TRUE(settings.hasSource());
-
-  const Status still_missing = loadPendingTokensFile(settings);
-  EXPECT_FALSE(still_missing.isOk());
-  EXPECT_NE(still_missing.message().find("task_api.auth.tokens_file: cannot open " + file),
+  const Status missing = read("tokens_file: " + file + "\n", settings);
+  ASSERT_FALSE(missing.isOk());
+  EXPECT_NE(missing.message().find("tokens_file: cannot open " + file + ": no such file"),
             std::string::npos)
-      << still_missing.message();
+      << missing.message();
+}
 
-  dir_.write("api-token", "generated-token-0123456789\n");
+TEST_F(AuthConfigTest, MissingTokensFileIsGeneratedAtInitWhenAsked) {
+  AuthSettings settings;
+  const std::string file = dir_.path() + "/sub/api-token";
+  ASSERT_TRUE(read("tokens_file: " + file + "\ntokens_file_create: true\n", settings).isOk());
+  EXPECT_EQ(settings.pending_tokens_file, file);
+  EXPECT_FALSE(std::filesystem::exists(file));  // configure() has no side effects
+
   ASSERT_TRUE(loadPendingTokensFile(settings).isOk());
   ASSERT_EQ(settings.token_hashes.size(), 1u);
-  EXPECT_EQ(settings.token_hashes[0], sha256("generated-token-0123456789"));
-  EXPECT_TRUE(settings.pending_tokens_file.empty());
+  std::ifstream in(file);
+  std::string token;
+  std::getline(in, token);
+  EXPECT_EQ(token.size(), 64u);
+  EXPECT_EQ(settings.token_hashes[0], sha256(token));
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST_F(AuthConfigTest, ExistingTokensFileIsKeptWhenCreationIsAsked) {
+  AuthSettings settings;
+  const std::string file = dir_.write("api-token", "kept-token-0123456789\n");
+  ASSERT_TRUE(read("tokens_file: " + file + "\ntokens_file_create: true\n", settings).isOk());
+  ASSERT_TRUE(loadPendingTokensFile(settings).isOk());
+  ASSERT_EQ(settings.token_hashes.size(), 1u);
+  EXPECT_EQ(settings.token_hashes[0], sha256("kept-token-0123456789"));
 }
 
 TEST_F(AuthConfigTest, TokensFileWithoutTokensIsAnError) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -609,29 +611,23 @@ TEST_F(TaskApiTest, TokensFileAndJwtThroughConfig) {
   EXPECT_EQ(call("GET", "/tasks", {}, jwt.c_str()).status, 401);
 }
 
-TEST_F(TaskApiTest, TokensFileCreatedAfterConfigureIsReadAtInit) {
+TEST_F(TaskApiTest, GeneratedTokensFileAuthenticatesRequests) {
   test::TempDir dir;
   const std::string file = dir.path() + "/api-token";
-  const std::string yaml = "auth:\n  tokens_file: " + file + "\n";
-  {
-    FakeContext context("task_api");
-    ASSERT_TRUE(context.services().provide<TaskStore>(memory_).isOk());
-    TaskApiPlugin plugin;
-    ASSERT_TRUE(plugin.configure(test::yamlNode(yaml)).isOk());
-    const Status s = plugin.init(context);
-    EXPECT_FALSE(s.isOk());
-    EXPECT_NE(s.message().find("cannot open " + file), std::string::npos) << s.message();
-  }
   TaskApiPlugin plugin;
-  ASSERT_TRUE(plugin.configure(test::yamlNode(yaml)).isOk());
-  dir.write("api-token", "first-run-token-0123456789\n");  // as the host does on first run
+  ASSERT_TRUE(
+      plugin.configure(test::yamlNode("auth:\n  tokens_file: " + file + "\n  tokens_file_create: true\n"))
+          .isOk());
   FakeContext context("task_api");
   ASSERT_TRUE(context.services().provide<TaskStore>(memory_).isOk());
   ASSERT_TRUE(plugin.init(context).isOk());
-  EXPECT_EQ(context.router
-                .call("GET", "/tasks", {}, {{"Authorization", "Bearer first-run-token-0123456789"}})
-                .status,
-            200);
+  std::ifstream in(file);
+  std::string token;
+  std::getline(in, token);
+  ASSERT_EQ(token.size(), 64u);
+  EXPECT_EQ(context.router.call("GET", "/tasks", {}, {{"Authorization", "Bearer " + token}}).status, 200);
+  EXPECT_EQ(context.router.call("GET", "/tasks", {}, {{"Authorization", "Bearer wrong"}}).status, 401);
+  EXPECT_FALSE(context.log.contains(token));  // the token is never logged
 }
 
 TEST_F(TaskApiTest, ConfigureRejectsBadConfigWithLocation) {
