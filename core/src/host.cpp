@@ -112,6 +112,23 @@ class PluginHealth : public HealthRegistry {
   SharedServices& shared_;
 };
 
+// Routes and listeners added through a plugin's context carry its name into error messages.
+class PluginRouter : public HttpRouter {
+ public:
+  PluginRouter(HttpServer& server, std::string owner) : server_(server), owner_(std::move(owner)) {}
+  Status addRoute(Route route) override { return server_.addRouteOwnedBy(owner_, std::move(route)); }
+  Status addListener(std::string name, ListenerOptions options) override {
+    return server_.addListenerOwnedBy(owner_, std::move(name), std::move(options));
+  }
+  std::string boundAddress(std::string_view listener) const override {
+    return server_.boundAddress(listener);
+  }
+
+ private:
+  HttpServer& server_;
+  std::string owner_;
+};
+
 class HostContext : public PluginContext {
  public:
   HostContext(LoadedPlugin& plugin, prometheus::Registry& registry, HttpServer& http,
@@ -120,7 +137,7 @@ class HostContext : public PluginContext {
       : plugin_(plugin),
         logger_(plugin.name),
         registry_(registry),
-        http_(http),
+        http_(http, plugin.name),
         services_(shared, plugin),
         scheduler_(scheduler, plugin.name),
         clock_(clock),
@@ -141,7 +158,7 @@ class HostContext : public PluginContext {
   LoadedPlugin& plugin_;
   HostLogger logger_;
   prometheus::Registry& registry_;
-  HttpServer& http_;
+  PluginRouter http_;
   PluginServices services_;
   PluginScheduler scheduler_;
   const Clock& clock_;

@@ -77,6 +77,7 @@ std::string newCorrelationId() {
 
 struct Listener {
   std::string name;
+  std::string owner;  // the plugin that added it; empty for the host's main listener
   ListenerOptions options;
   std::unique_ptr<Poco::Net::ServerSocket> socket;
   std::unique_ptr<Poco::ThreadPool> pool;
@@ -302,9 +303,23 @@ Status HttpServer::addRoute(Route route) {
 }
 
 Status HttpServer::addListener(std::string name, ListenerOptions options) {
+  return addListenerOwnedBy("", std::move(name), std::move(options));
+}
+
+Status HttpServer::addRouteOwnedBy(const std::string& owner, Route route) {
+  Status s = addRoute(std::move(route));
+  return s.isOk() || owner.empty() ? s : Status(s.code(), owner + ": " + s.message());
+}
+
+Status HttpServer::addListenerOwnedBy(const std::string& owner, std::string name,
+                                      ListenerOptions options) {
   if (impl_->started) return Status::failedPrecondition("listeners must be added during init()");
-  if (impl_->listeners.count(name)) return Status::invalid("listener '" + name + "' already exists");
+  if (impl_->listeners.count(name)) {
+    return Status::invalid((owner.empty() ? "" : owner + ": ") + "listener '" + name +
+                           "' already exists");
+  }
   Listener l;
+  l.owner = owner;
   l.name = name;
   l.options = std::move(options);
   impl_->listeners.emplace(std::move(name), std::move(l));
@@ -327,7 +342,9 @@ Status HttpServer::bind() {
       l.socket->listen(impl_->settings.queue);
       l.bound = l.socket->address().toString();
     } catch (const Poco::Exception& e) {
-      const std::string key = name == "main" ? "http.listen" : "listener '" + name + "'";
+      const std::string key = name == "main" ? "http.listen"
+                              : l.owner.empty() ? "listener '" + name + "'"
+                                                : l.owner + ": listener '" + name + "'";
       return Status::failedPrecondition(key + " " + l.options.address + ": cannot listen: " +
                                         e.displayText());
     }

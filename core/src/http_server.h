@@ -38,6 +38,9 @@ class HttpServer : public HttpRouter {
   Status addRoute(Route route) override;
   Status addListener(std::string name, ListenerOptions options) override;
   std::string boundAddress(std::string_view listener) const override;
+  // The same, naming the plugin in errors ("metrics_exporter: listener 'metrics' ...").
+  Status addRouteOwnedBy(const std::string& owner, Route route);
+  Status addListenerOwnedBy(const std::string& owner, std::string name, ListenerOptions options);
 
   // Binds every listener's socket; a port in use fails with the address and the OS error.
   Status bind();

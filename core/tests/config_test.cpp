@@ -152,6 +152,25 @@ TEST(ConfigReaderTest, EveryBadValueIsReportedWithLocationAndFix) {
   EXPECT_THAT(m, HasSubstr("url: is required; set it to a libpq URI"));
 }
 
+TEST(ConfigReaderTest, ListenAddressChecksHostAndPort) {
+  auto node = ConfigNode::parse(
+      "a: 0.0.0.0:8080\nb: \"[::1]:9\"\nc: db-1.internal:5432\nd: 999.0.0.1:80\ne: \"[zz]:1\"\n"
+      "f: 127.0.0.1:70000\ng: ho st:1\n",
+      "l.yaml");
+  ASSERT_TRUE(node);
+  ConfigReader r(*node);
+  EXPECT_EQ(r.listenAddress("a", "x"), "0.0.0.0:8080");
+  EXPECT_EQ(r.listenAddress("b", "x"), "[::1]:9");
+  EXPECT_EQ(r.listenAddress("c", "x"), "db-1.internal:5432");
+  for (const char* bad : {"d", "e", "f", "g"}) EXPECT_EQ(r.listenAddress(bad, "x"), "x") << bad;
+  auto s = r.finish();
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.message(), HasSubstr("l.yaml:4: d: has an invalid IPv4 address in '999.0.0.1:80'"));
+  EXPECT_THAT(s.message(), HasSubstr("l.yaml:5: e: has an invalid IPv6 address"));
+  EXPECT_THAT(s.message(), HasSubstr("l.yaml:6: f: has an invalid port"));
+  EXPECT_THAT(s.message(), HasSubstr("l.yaml:7: g: has an invalid host name"));
+}
+
 TEST(ConfigReaderTest, SectionThatIsNotAMapIsAnError) {
   auto node = ConfigNode::parse("task_api: 5\n", "x.yaml");
   ASSERT_TRUE(node);

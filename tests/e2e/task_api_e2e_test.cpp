@@ -399,3 +399,18 @@ TEST(StartupErrors, PortInUseFailsWithAddress) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("http.listen " + listen + ": cannot listen"));
 }
+
+TEST(StartupErrors, MetricsPortInUseNamesThePluginAndAddress) {
+  TempDir dir;
+  Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const std::string metrics = "127.0.0.1:" + std::to_string(taken.address().port());
+  const std::string config = dir.write(
+      "c.yaml", "http: {listen: \"127.0.0.1:" + std::to_string(appliance::test::freePort()) +
+                    "\"}\ndata: {dir: " + dir.file("d") +
+                    "}\nroles: {api: [storage_sqlite, task_api, metrics_exporter]}\nstorage_sqlite: {path: " +
+                    dir.file("x.db") + "}\ntask_api: {auth: {tokens: [t]}}\nmetrics_exporter: {listen: \"" +
+                    metrics + "\"}\n");
+  auto r = appliance::test::runCommand({appliance::test::applianceBinary(), "--config=" + config, "--role=api"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("metrics_exporter: listener 'metrics' " + metrics + ": cannot listen"));
+}

@@ -68,8 +68,12 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T& operator*() const& { return value(); }
 
-  // Status::ok() when a value is held.
-  Status status() const { return isOk() ? Status::ok() : std::get<1>(state_); }
+  // Status::ok() when a value is held. A reference, so views into message() stay valid as
+  // long as the Result does.
+  const Status& status() const {
+    static const Status kOk;
+    return isOk() ? kOk : std::get<1>(state_);
+  }
 
  private:
   std::variant<T, Status> state_;

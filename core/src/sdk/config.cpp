@@ -1,5 +1,7 @@
 #include "appliance/config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -310,6 +312,25 @@ std::string ConfigReader::listenAddress(std::string_view key, std::string defaul
   const std::string fix = " (expected host:port, e.g. 0.0.0.0:8080 or 127.0.0.1:0)";
   if (!n.isScalar() || colon == std::string::npos || colon == 0) {
     error(n, "must be host:port, got " + quoted(text) + fix);
+    return default_value;
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    in6_addr v6;
+    if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) {
+      error(n, "has an invalid IPv6 address in " + quoted(text) + fix);
+      return default_value;
+    }
+  } else if (host.find_first_not_of("0123456789.") == std::string::npos) {
+    in_addr v4;
+    if (inet_pton(AF_INET, host.c_str(), &v4) != 1) {
+      error(n, "has an invalid IPv4 address in " + quoted(text) + fix);
+      return default_value;
+    }
+  } else if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+             std::string::npos) {
+    error(n, "has an invalid host name in " + quoted(text) + fix);
     return default_value;
   }
   int port = -1;
