@@ -1,0 +1,97 @@
+#pragma once
+// ConnectionPool: at most pool.max PostgreSQL connections shared by the HTTP threads.
+//
+//  - acquire() hands out an idle connection (most recently used first, so the surplus idles
+//    out), dials a new one while below max, or waits up to acquire_timeout (then kTimeout,
+//    which the API answers with 503 + Retry-After). It never hangs.
+//  - An idle connection is checked with one poll(2) before it is handed out: a server that
+//    restarted has closed it, and it is replaced instead of failing a request.
+//  - When a dial fails the pool becomes unreachable: acquire() then fails at once with
+//    kUnavailable instead of dialling again, and the owner's background loop calls
+//    tryConnect() with backoff until the server answers.
+//  - maintain() (background) closes connections idle for longer than idle_timeout down to
+//    pool.min, drops dead idle connections and tops the pool up to pool.min.
+// Thread-safe. Connections are dialled and closed outside the lock.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "appliance/logger.h"
+#include "appliance/status.h"
+#include "db_metrics.h"
+#include "pg_connection.h"
+#include "postgres_config.h"
+
+namespace appliance::plugins::storage_postgres {
+
+class ConnectionPool {
+ public:
+  using Factory =
+      std::function<Result<std::unique_ptr<PgConnection>>(SteadyClock::time_point deadline)>;
+
+  // A connection on loan; returns it to the pool (or closes it if broken) when destroyed.
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<PgConnection> conn)
+        : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    ~Lease();
+    PgConnection* operator->() const { return conn_.get(); }
+    PgConnection& operator*() const { return *conn_; }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<PgConnection> conn_;
+  };
+
+  ConnectionPool(PoolConfig config, std::chrono::milliseconds connect_timeout, Factory factory,
+                 DbMetrics& metrics, const Logger& logger);
+  ~ConnectionPool();
+
+  Result<Lease> acquire();
+
+  // Dials one connection and keeps it idle. Makes the pool reachable on success.
+  Status tryConnect();
+  bool reachable() const;
+  std::string lastError() const;
+  void maintain();
+  // Refuses new leases and closes idle connections; leased ones close when returned.
+  void close();
+
+  struct Stats {
+    int idle = 0;
+    int in_use = 0;
+    int waiters = 0;
+  };
+  Stats stats() const;
+
+ private:
+  void release(std::unique_ptr<PgConnection> conn);
+  void markUnreachable(const Status& why);  // requires mutex_
+  void markReachable();                     // requires mutex_
+  void publish();                           // requires mutex_
+
+  const PoolConfig config_;
+  const std::chrono::milliseconds connect_timeout_;
+  const Factory factory_;
+  DbMetrics& metrics_;
+  const Logger& logger_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable available_;
+  std::deque<std::unique_ptr<PgConnection>> idle_;  // back = most recently used
+  int total_ = 0;                                   // idle + in use + being dialled
+  int in_use_ = 0;
+  int waiters_ = 0;
+  bool closed_ = false;
+  bool reachable_ = true;  // until a dial fails
+  std::string last_error_;
+};
+
+}  // namespace appliance::plugins::storage_postgres

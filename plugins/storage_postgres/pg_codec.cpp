@@ -1,0 +1,147 @@
+#include "pg_codec.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace appliance::plugins::storage_postgres {
+namespace {
+
+void putBigEndian(char* out, std::uint64_t value, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    out[i] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+}
+
+std::uint64_t getBigEndian(const char* in, int bytes) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
+  return value;
+}
+
+std::int64_t signExtend(std::uint64_t value, int bytes) {
+  if (bytes == 8) return static_cast<std::int64_t>(value);
+  const int shift = 64 - bytes * 8;
+  return static_cast<std::int64_t>(value << shift) >> shift;
+}
+
+}  // namespace
+
+char* Params::slot(int length) {
+  char* out = scratch_[count_].data();
+  values_[count_] = out;
+  lengths_[count_] = length;
+  formats_[count_] = 1;
+  ++count_;
+  return out;
+}
+
+void Params::int8(std::int64_t value) {
+  putBigEndian(slot(8), static_cast<std::uint64_t>(value), 8);
+}
+
+void Params::int4(std::int32_t value) {
+  putBigEndian(slot(4), static_cast<std::uint32_t>(value), 4);
+}
+
+void Params::text(std::string_view value) {
+  values_[count_] = value.data();
+  lengths_[count_] = static_cast<int>(value.size());
+  formats_[count_] = 1;  // binary text = the raw bytes; no NUL terminator needed
+  ++count_;
+}
+
+void Params::boolean(bool value) { *slot(1) = value ? 1 : 0; }
+
+void Params::timestamp(Timestamp value) {
+  putBigEndian(slot(8), static_cast<std::uint64_t>(value - kPostgresEpochMicros), 8);
+}
+
+bool Params::date(std::string_view value) {
+  if (!isValidDate(value)) {
+    null();
+    return false;
+  }
+  const auto number = [&](std::size_t pos, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) v = v * 10 + (value[i] - '0');
+    return v;
+  };
+  const std::int64_t days = daysFromCivil(number(0, 4), static_cast<unsigned>(number(5, 2)),
+                                          static_cast<unsigned>(number(8, 2))) -
+                            kPostgresEpochDays;
+  putBigEndian(slot(4), static_cast<std::uint64_t>(days), 4);
+  return true;
+}
+
+void Params::null() {
+  values_[count_] = nullptr;
+  lengths_[count_] = 0;
+  formats_[count_] = 1;
+  ++count_;
+}
+
+std::int64_t readInt(const PGresult* result, int row, int column) {
+  const int length = PQgetlength(result, row, column);
+  return signExtend(getBigEndian(PQgetvalue(result, row, column), length), length);
+}
+
+bool readBool(const PGresult* result, int row, int column) {
+  return PQgetlength(result, row, column) == 1 && PQgetvalue(result, row, column)[0] != 0;
+}
+
+Timestamp readTimestamp(const PGresult* result, int row, int column) {
+  return signExtend(getBigEndian(PQgetvalue(result, row, column), 8), 8) + kPostgresEpochMicros;
+}
+
+std::string readDate(const PGresult* result, int row, int column) {
+  const std::int64_t pg_days = signExtend(getBigEndian(PQgetvalue(result, row, column), 4), 4);
+  return formatDate(pg_days + kPostgresEpochDays);
+}
+
+std::string readText(const PGresult* result, int row, int column) {
+  return std::string(PQgetvalue(result, row, column),
+                     static_cast<std::size_t>(PQgetlength(result, row, column)));
+}
+
+std::string formatDate(std::int64_t z) {
+  // Howard Hinnant's civil_from_days.
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  return buffer;
+}
+
+Result<Task> readTask(const PGresult* result, int row, int c) {
+  static constexpr int kLengths[kTaskColumns] = {0, -1, -1, 4, 1, 8, 8, 8};
+  for (int i = 0; i < kTaskColumns; ++i) {
+    const int length = PQgetlength(result, row, c + i);
+    const bool ok = PQgetisnull(result, row, c + i) == 0 &&
+                    (i == 0 ? (length == 2 || length == 4 || length == 8)
+                            : (kLengths[i] < 0 || length == kLengths[i]));
+    if (!ok) {
+      return Status::internal(std::string("unexpected value in column ") + PQfname(result, c + i) +
+                              " of tasks (was the table altered?)");
+    }
+  }
+  Task task;
+  task.id = readInt(result, row, c);
+  task.title = readText(result, row, c + 1);
+  task.content = readText(result, row, c + 2);
+  task.due_date = readDate(result, row, c + 3);
+  task.done = readBool(result, row, c + 4);
+  task.created_at = readTimestamp(result, row, c + 5);
+  task.updated_at = readTimestamp(result, row, c + 6);
+  task.last_request_at = readTimestamp(result, row, c + 7);
+  return task;
+}
+
+}  // namespace appliance::plugins::storage_postgres

@@ -1,0 +1,26 @@
+#pragma once
+// StoragePostgresPlugin: configure parses `storage_postgres`, init creates the store and
+// registers it as the `task_store` service with a `storage_postgres` health check, start
+// connects (or keeps retrying in the background), stop closes the pool.
+
+#include <memory>
+
+#include "appliance/plugin.h"
+#include "postgres_config.h"
+#include "postgres_task_store.h"
+
+namespace appliance::plugins::storage_postgres {
+
+class StoragePostgresPlugin : public Plugin {
+ public:
+  Status configure(const ConfigNode& section) override;
+  Status init(PluginContext& context) override;
+  Status start() override;
+  void stop(std::chrono::steady_clock::time_point deadline) override;
+
+ private:
+  PostgresConfig config_;
+  std::shared_ptr<PostgresTaskStore> store_;
+};
+
+}  // namespace appliance::plugins::storage_postgres

@@ -1,0 +1,373 @@
+#include "postgres_task_store.h"
+
+#include <pthread.h>
+
+#include <limits>
+#include <random>
+
+#include "migrations.h"
+
+namespace appliance::plugins::storage_postgres {
+namespace {
+
+constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
+constexpr auto kTick = std::chrono::milliseconds(250);
+// With no successful call for this long, the background thread checks the server itself,
+// so health turns 503 while the process is idle too.
+constexpr auto kProbeAfter = std::chrono::seconds(5);
+// A peer that stops answering mid-statement is given up on this long after the server's own
+// statement_timeout should have fired.
+constexpr auto kClientGrace = std::chrono::seconds(2);
+constexpr auto kMigrationLockWait = std::chrono::minutes(2);
+constexpr std::size_t kMaxListLimit = 10'000;
+// Writer threads, i.e. write batches in flight at once (each holds one pooled connection).
+constexpr int kMaxWriters = 2;
+
+// Outcome column of task_update / task_remove (see statements.cpp).
+constexpr std::int64_t kOutcomeNotFound = 1;
+
+double secondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+Status notFound(std::int64_t id) {
+  return Status::notFound("task " + std::to_string(id) + " not found");
+}
+
+Status stale(std::int64_t id) {
+  return Status::conflict("task " + std::to_string(id) +
+                          " has a newer or equal request_timestamp already accepted; nothing "
+                          "changed");
+}
+
+std::chrono::milliseconds withJitter(std::chrono::milliseconds backoff) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  return backoff / 2 + std::chrono::milliseconds(random() % (backoff.count() / 2 + 1));
+}
+
+}  // namespace
+
+PostgresTaskStore::PostgresTaskStore(PostgresConfig config, const Logger& logger,
+                                     prometheus::Registry& registry)
+    : config_(std::move(config)),
+      params_(config_),
+      logger_(logger),
+      metrics_(registry),
+      pool_(
+          config_.pool, config_.connect_timeout,
+          [this](SteadyClock::time_point deadline) {
+            return PgConnection::open(params_, config_.statement_timeout, deadline, true);
+          },
+          metrics_, logger_) {}
+
+PostgresTaskStore::~PostgresTaskStore() { stop(); }
+
+Status PostgresTaskStore::start() {
+  if (config_.write_batch_size > 1 && !writer_) {  // threads start here, not at init
+    writer_ =
+        std::make_unique<WriteBatcher>(pool_, metrics_, config_.statement_timeout + kClientGrace,
+                                       kMaxWriters, config_.write_batch_size);
+  }
+  logger_.info("connecting to PostgreSQL", {{"target", params_.description()}});
+  Status first = connectAndMigrate();
+  if (!first.isOk() && first.code() != StatusCode::kUnavailable &&
+      first.code() != StatusCode::kTimeout) {
+    return first;  // the server answered and refused the schema: retrying will not help
+  }
+  if (!first.isOk()) {
+    logger_.warn("PostgreSQL not reachable at start; serving 503 and retrying in the background",
+                 {{"error", first.message()}});
+  }
+  std::lock_guard lock(state_mutex_);
+  stopping_ = false;
+  background_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "pg-upkeep");
+    backgroundLoop();
+  });
+  return Status::ok();
+}
+
+void PostgresTaskStore::stop() {
+  {
+    std::lock_guard lock(state_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (background_.joinable()) background_.join();
+  if (writer_) writer_->stop();
+  pool_.close();
+  ready_ = false;
+  std::lock_guard lock(state_mutex_);
+  not_ready_reason_ = "stopped";
+}
+
+// One attempt: a plain session for the migrations (pooled sessions prepare statements that
+// need the tables), then the store is ready and the pool dials on demand.
+Status PostgresTaskStore::connectAndMigrate() {
+  auto conn = PgConnection::open(params_, config_.statement_timeout,
+                                 SteadyClock::now() + config_.connect_timeout, false);
+  Status result = conn.isOk() ? Status::ok() : conn.status();
+  if (conn.isOk()) {
+    auto outcome =
+        applyMigrations(*conn.value(), embeddedMigrations(), logger_, kMigrationLockWait);
+    if (outcome.isOk()) {
+      schema_version_ = outcome->schema_version;
+      ready_ = true;
+      logger_.info("PostgreSQL ready", {{"schema_version", outcome->schema_version},
+                                        {"applied", static_cast<int>(outcome->applied.size())}});
+      return Status::ok();
+    }
+    result = outcome.status();
+    if (conn.value()->broken() && result.code() == StatusCode::kInternal) {
+      result = Status::unavailable(result.message());
+    }
+  }
+  if (result.code() == StatusCode::kUnavailable) metrics_.countFailure(FailureKind::kConnection);
+  std::lock_guard lock(state_mutex_);
+  not_ready_reason_ = result.message();
+  return result;
+}
+
+void PostgresTaskStore::backgroundLoop() {
+  auto backoff = kFirstBackoff;
+  auto next_attempt = SteadyClock::now();
+  std::unique_lock lock(state_mutex_);
+  while (!stopping_) {
+    // Every kTick, or sooner when a reconnect attempt is due.
+    const bool retrying = !ready_ || !pool_.reachable();
+    const auto tick = SteadyClock::now() + kTick;
+    wake_.wait_until(lock, retrying ? std::min(tick, next_attempt) : tick,
+                     [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    const auto now = SteadyClock::now();
+    if (now >= next_attempt && (!ready_ || !pool_.reachable())) {
+      Status s = ready_ ? pool_.tryConnect() : connectAndMigrate();
+      if (s.isOk()) {
+        backoff = kFirstBackoff;
+      } else {
+        if (s.code() != StatusCode::kUnavailable && s.code() != StatusCode::kTimeout &&
+            s.message() != last_migration_error_) {
+          logger_.error("PostgreSQL schema migration failed; retrying", {{"error", s.message()}});
+          last_migration_error_ = s.message();
+        }
+        next_attempt = now + withJitter(backoff);
+        backoff = std::min(backoff * 2, kMaxBackoff);
+      }
+    } else if (ready_ && pool_.reachable()) {
+      pool_.maintain();
+      probeIfIdle();
+    }
+    lock.lock();
+  }
+}
+
+void PostgresTaskStore::probeIfIdle() {
+  const auto last = SteadyClock::time_point(SteadyClock::duration(last_success_.load()));
+  if (SteadyClock::now() - last < kProbeAfter) return;
+  Params none;
+  PgResult result;
+  if (runOne(Statement::kPing, none, result, true).isOk()) return;
+  // The probe's connection failed: a dial tells whether the server is there at all.
+  (void)pool_.tryConnect();
+}
+
+Status PostgresTaskStore::notReady() const {
+  std::lock_guard lock(state_mutex_);
+  return Status::unavailable("PostgreSQL storage is not ready: " + not_ready_reason_);
+}
+
+HealthResult PostgresTaskStore::health() const {
+  if (!ready_) return {false, notReady().message()};
+  if (!pool_.reachable()) return {false, "PostgreSQL unreachable: " + pool_.lastError()};
+  return {true, ""};
+}
+
+Status PostgresTaskStore::ping() {
+  HealthResult h = health();
+  return h.healthy ? Status::ok() : Status::unavailable(h.message);
+}
+
+Status PostgresTaskStore::run(Statement metric, std::span<const Call> calls,
+                              std::span<PgResult> results, bool idempotent) {
+  if (!ready_) return notReady();
+  for (int attempt = 0;; ++attempt) {
+    auto lease = pool_.acquire();
+    if (!lease.isOk()) return lease.status();
+    const auto start = SteadyClock::now();
+    Status s =
+        (*lease)->executeGroup(calls, results, start + config_.statement_timeout + kClientGrace);
+    metrics_.observeQuery(metric, secondsSince(start));
+    if (s.isOk()) {
+      last_success_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+      return s;
+    }
+    const FailureKind kind = (*lease)->lastFailure();
+    metrics_.countFailure(kind);
+    if (kind == FailureKind::kConnection && idempotent && attempt == 0) continue;
+    if (kind == FailureKind::kConnection && !idempotent) {
+      return Status::unavailable(s.message() + " (the write may or may not have been applied)");
+    }
+    return s;
+  }
+}
+
+Status PostgresTaskStore::runOne(Statement statement, const Params& params, PgResult& result,
+                                 bool idempotent) {
+  const Call call{statement, &params};
+  return run(statement, std::span<const Call>(&call, 1), std::span<PgResult>(&result, 1),
+             idempotent);
+}
+
+Status PostgresTaskStore::write(WriteOp& op) {
+  if (!ready_) return notReady();
+  if (writer_) {
+    writer_->submit(op);
+  } else {
+    op.status = run(op.metric, std::span<const Call>(op.calls.data(), op.call_count),
+                    std::span<PgResult>(op.results.data(), op.call_count), false);
+  }
+  if (op.status.isOk()) {
+    last_success_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  return op.status;
+}
+
+Result<Task> PostgresTaskStore::create(const NewTask& task) {
+  Params lock;
+  const std::int32_t lock_key = titleLockKey(task.title);
+  lock.int4(lock_key);
+  Params insert;
+  insert.text(task.title);
+  insert.text(task.content);
+  if (!insert.date(task.due_date)) {
+    return Status::invalid("due_date '" + task.due_date + "' is not a YYYY-MM-DD calendar date");
+  }
+  insert.timestamp(task.request_at);
+  WriteOp op;
+  op.calls = {Call{Statement::kCreateLock, &lock}, Call{Statement::kCreate, &insert}};
+  op.call_count = 2;
+  op.metric = Statement::kCreate;
+  op.order_group = 0;
+  op.order_key = lock_key;
+  if (Status s = write(op); !s.isOk()) return s;
+  if (PQntuples(op.results[1].get()) == 0) {
+    metrics_.countFailure(FailureKind::kConflict);
+    return Status::conflict("a task titled '" + task.title +
+                            "' already has a newer or equal request_timestamp (replayed create)");
+  }
+  return readTask(op.results[1].get(), 0);
+}
+
+Result<Task> PostgresTaskStore::get(std::int64_t id) {
+  Params params;
+  params.int8(id);
+  PgResult result;
+  if (Status s = runOne(Statement::kGet, params, result, true); !s.isOk()) return s;
+  if (PQntuples(result.get()) == 0) return notFound(id);
+  return readTask(result.get(), 0);
+}
+
+Result<TaskPage> PostgresTaskStore::list(const TaskQuery& query) {
+  const std::size_t limit = std::min(query.limit, kMaxListLimit);
+  Params params;
+  params.int8(query.before_id > 0 ? query.before_id : std::numeric_limits<std::int64_t>::max());
+  if (query.done) {
+    params.boolean(*query.done);
+  } else {
+    params.null();
+  }
+  for (const auto* date : {&query.due_before, &query.due_after}) {
+    if (!date->has_value()) {
+      params.null();
+    } else if (!params.date(**date)) {
+      return Status::invalid("'" + **date + "' is not a YYYY-MM-DD calendar date");
+    }
+  }
+  params.int8(static_cast<std::int64_t>(limit) + 1);  // one more tells whether a page follows
+  PgResult result;
+  if (Status s = runOne(Statement::kList, params, result, true); !s.isOk()) return s;
+  TaskPage page;
+  const int rows = PQntuples(result.get());
+  page.has_more = static_cast<std::size_t>(rows) > limit;
+  page.tasks.reserve(std::min(static_cast<std::size_t>(rows), limit));
+  for (int row = 0; row < rows && static_cast<std::size_t>(row) < limit; ++row) {
+    auto task = readTask(result.get(), row);
+    if (!task.isOk()) return task.status();
+    page.tasks.push_back(std::move(task).value());
+  }
+  return page;
+}
+
+Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) {
+  Params params;
+  params.int8(id);
+  for (const auto* text : {&patch.title, &patch.content}) {
+    if (text->has_value()) {
+      params.text(**text);
+    } else {
+      params.null();
+    }
+  }
+  if (!patch.due_date) {
+    params.null();
+  } else if (!params.date(*patch.due_date)) {
+    return Status::invalid("due_date '" + *patch.due_date + "' is not a YYYY-MM-DD calendar date");
+  }
+  if (patch.done) {
+    params.boolean(*patch.done);
+  } else {
+    params.null();
+  }
+  params.timestamp(patch.request_at);
+  WriteOp op;
+  op.calls[0] = {Statement::kUpdate, &params};
+  op.metric = Statement::kUpdate;
+  op.order_key = id;
+  if (Status s = write(op); !s.isOk()) return s;
+  const PGresult* result = op.results[0].get();
+  if (PQntuples(result) == 0) return notFound(id);
+  const std::int64_t outcome = readInt(result, 0, kTaskColumns);
+  if (outcome == 0) return readTask(result, 0);
+  if (outcome == kOutcomeNotFound) return notFound(id);
+  metrics_.countFailure(FailureKind::kConflict);
+  return stale(id);
+}
+
+Status PostgresTaskStore::remove(std::int64_t id, Timestamp request_at) {
+  Params params;
+  params.int8(id);
+  params.timestamp(request_at);
+  WriteOp op;
+  op.calls[0] = {Statement::kRemove, &params};
+  op.metric = Statement::kRemove;
+  op.order_key = id;
+  if (Status s = write(op); !s.isOk()) return s;
+  const PGresult* result = op.results[0].get();
+  if (PQntuples(result) == 0) return notFound(id);
+  const std::int64_t outcome = readInt(result, 0, 0);
+  if (outcome == 0) return Status::ok();
+  if (outcome == kOutcomeNotFound) return notFound(id);
+  metrics_.countFailure(FailureKind::kConflict);
+  return stale(id);
+}
+
+// A cached count, refreshed at most every counts_max_age by one caller (others wait for it):
+// the count is a scan, and it only feeds a gauge.
+Result<TaskCounts> PostgresTaskStore::counts() {
+  std::lock_guard lock(counts_mutex_);
+  const auto now = SteadyClock::now();
+  if (counts_ && now - counts_at_ < config_.counts_max_age) return *counts_;
+  Params none;
+  PgResult result;
+  if (Status s = runOne(Statement::kCounts, none, result, true); !s.isOk()) return s;
+  TaskCounts counts;
+  counts.done = readInt(result.get(), 0, 0);
+  counts.open = readInt(result.get(), 0, 1);
+  counts_ = counts;
+  counts_at_ = now;
+  return counts;
+}
+
+}  // namespace appliance::plugins::storage_postgres

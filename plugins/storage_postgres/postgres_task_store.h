@@ -1,0 +1,98 @@
+#pragma once
+// PostgresTaskStore: the `task_store` service on PostgreSQL through libpq.
+//
+// Lifecycle: construct (no I/O) -> start() -> ... -> stop(). start() dials and applies the
+// migrations when the database answers; when it does not, start() still succeeds: the store
+// reports unhealthy and a background thread retries with backoff (100 ms doubling to 2 s).
+// Until the schema is in place every call returns kUnavailable.
+//
+// Every ordering rule is a single prepared statement (create: the per-title advisory lock and
+// the checked INSERT, pipelined). Reads borrow a pooled connection for one round trip;
+// writes go through the WriteBatcher, which commits concurrent writes together (one WAL
+// flush) while each keeps its own outcome. A result is returned only after the commit.
+// Reads that fail because a connection was lost are retried once on a fresh connection;
+// writes are not (their outcome is unknown; the ordering rules make a client retry safe).
+//
+// Thread-safe: every TaskStore method may be called from many threads at once.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "appliance/context.h"
+#include "appliance/logger.h"
+#include "appliance/task_store.h"
+#include "connection_pool.h"
+#include "db_metrics.h"
+#include "postgres_config.h"
+#include "write_batcher.h"
+
+namespace appliance::plugins::storage_postgres {
+
+class PostgresTaskStore final : public TaskStore {
+ public:
+  // `logger` and `registry` must outlive the store.
+  PostgresTaskStore(PostgresConfig config, const Logger& logger, prometheus::Registry& registry);
+  ~PostgresTaskStore() override;
+
+  // Fails only for what retrying cannot fix (a migration rejected by the server).
+  Status start();
+  // Stops the background thread and closes the pool; later calls get kUnavailable.
+  void stop();
+  // Cached: ready (schema in place) and the pool reachable. Never dials.
+  HealthResult health() const;
+  // Highest migration version recorded in the database (0 until ready).
+  int schemaVersion() const { return schema_version_.load(); }
+  // Writes waiting for a batch writer (tests; 0 when batching is off).
+  std::size_t queuedWrites() const { return writer_ ? writer_->queued() : 0; }
+
+  Result<Task> create(const NewTask& task) override;
+  Result<Task> get(std::int64_t id) override;
+  Result<TaskPage> list(const TaskQuery& query) override;
+  Result<Task> update(std::int64_t id, const TaskPatch& patch) override;
+  Status remove(std::int64_t id, Timestamp request_at) override;
+  Result<TaskCounts> counts() override;
+  Status ping() override;
+
+ private:
+  // Runs statements on one pooled connection, one round trip, one implicit transaction.
+  // `metric` names the histogram; `idempotent` allows one retry after a lost connection.
+  Status run(Statement metric, std::span<const Call> calls, std::span<PgResult> results,
+             bool idempotent);
+  Status runOne(Statement statement, const Params& params, PgResult& result, bool idempotent);
+  // Creates, updates and deletes: through the group-commit batcher.
+  Status write(WriteOp& op);
+  Status connectAndMigrate();
+  void backgroundLoop();
+  void probeIfIdle();
+  Status notReady() const;
+
+  const PostgresConfig config_;
+  const ConnectionParams params_;
+  const Logger& logger_;
+  DbMetrics metrics_;
+  ConnectionPool pool_;
+  std::unique_ptr<WriteBatcher> writer_;  // null when write_batch_size is 1
+
+  std::atomic<bool> ready_{false};
+  std::atomic<int> schema_version_{0};
+  std::atomic<SteadyClock::rep> last_success_{0};  // steady ticks of the last good call
+
+  mutable std::mutex state_mutex_;
+  std::string not_ready_reason_ = "not started";
+  std::string last_migration_error_;
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  std::thread background_;
+
+  std::mutex counts_mutex_;
+  std::optional<TaskCounts> counts_;
+  SteadyClock::time_point counts_at_{};
+};
+
+}  // namespace appliance::plugins::storage_postgres

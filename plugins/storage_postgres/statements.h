@@ -1,0 +1,56 @@
+#pragma once
+// The SQL the store runs: every statement prepared once per connection, with typed binary
+// parameters and binary results. Each ordering rule is one statement (or, for create, two
+// statements pipelined in one implicit transaction); see README.md "Concurrency design".
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace appliance::plugins::storage_postgres {
+
+enum class Statement : int {
+  kGet = 0,
+  kList,
+  kCreateLock,
+  kCreate,
+  kUpdate,
+  kRemove,
+  kCounts,
+  kPing,
+  kBegin,  // write batches (write_batcher.h)
+  kCommit,
+  kRollback,
+};
+inline constexpr int kStatementCount = 11;
+
+// PostgreSQL type OIDs (pg_type.h) of the parameters we send.
+inline constexpr unsigned kInt8Oid = 20;
+inline constexpr unsigned kInt4Oid = 23;
+inline constexpr unsigned kTextOid = 25;
+inline constexpr unsigned kBoolOid = 16;
+inline constexpr unsigned kDateOid = 1082;
+inline constexpr unsigned kTimestampOid = 1114;
+
+struct StatementDef {
+  const char* name;  // prepared statement name, also the metric label
+  const char* sql;
+  int param_count;
+  std::array<unsigned, 6> param_types;
+};
+
+const StatementDef& statementDef(Statement statement);
+
+// The column list every task-returning statement yields, in this order, from this column.
+// id, title, content, due_date, done, created_at, updated_at, last_request_at
+inline constexpr int kTaskColumns = 8;
+
+// pg_advisory_xact_lock(kTitleLockSpace, titleLockKey(title)) serialises creates of one
+// title across every process. Computed here (not with hashtext()) so that write batches can
+// sort their locks by it.
+inline constexpr std::int32_t kTitleLockSpace = 0x7461736b;  // "task"
+std::int32_t titleLockKey(std::string_view title);           // FNV-1a 32
+// pg_advisory_lock(kMigrationLockKey) serialises migrations across processes.
+inline constexpr std::int64_t kMigrationLockKey = 0x6170706c69616e63;  // "applianc"
+
+}  // namespace appliance::plugins::storage_postgres
