@@ -3,8 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -80,7 +80,9 @@ Status interpolate(std::string& text, const std::map<std::string, std::string>& 
       return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
     });
     if (!valid_name) {
-      return Status::invalid(where + ": '${" + expr + "}' is not a valid variable reference; use ${NAME} or ${NAME:-default}");
+      return Status::invalid(
+          where + ": '${" + expr +
+          "}' is not a valid variable reference; use ${NAME} or ${NAME:-default}");
     }
     auto it = env.find(name);
     if (it != env.end() && !it->second.empty()) {
@@ -140,8 +142,9 @@ Status applyEnvironmentOverrides(YAML::Node& root, const std::map<std::string, s
       rest.remove_prefix(sep + 2);
     }
     if (std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return k.empty(); })) {
-      return Status::invalid("env " + name +
-                             ": empty key; use APPLIANCE__SECTION__KEY (double underscores between levels)");
+      return Status::invalid(
+          "env " + name +
+          ": empty key; use APPLIANCE__SECTION__KEY (double underscores between levels)");
     }
     std::vector<YAML::Node> chain{root};
     std::string path;
@@ -179,7 +182,8 @@ std::map<std::string, std::string> processEnvironment() {
   return out;
 }
 
-Result<std::vector<std::string>> filesForEnv(const std::string& config_dir, const std::string& env) {
+Result<std::vector<std::string>> filesForEnv(const std::string& config_dir,
+                                             const std::string& env) {
   namespace fs = std::filesystem;
   std::vector<std::string> files;
   const fs::path base = fs::path(config_dir) / "base.yaml";
@@ -195,8 +199,9 @@ Result<std::vector<std::string>> filesForEnv(const std::string& config_dir, cons
         available += p.stem().string();
       }
     }
-    return Status::invalid("--env=" + env + ": no file " + named.string() +
-                           (available.empty() ? std::string() : "; environments available: " + available));
+    return Status::invalid(
+        "--env=" + env + ": no file " + named.string() +
+        (available.empty() ? std::string() : "; environments available: " + available));
   }
   files.push_back(named.string());
   return files;
@@ -214,12 +219,14 @@ Result<ConfigNode> loadConfig(const ConfigSources& sources) {
     try {
       doc = YAML::Load(text.str());
     } catch (const YAML::Exception& e) {
-      return Status::invalid(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+      return Status::invalid(file + ":" + std::to_string(e.mark.line + 1) +
+                             ": invalid YAML: " + e.msg);
     }
     if (doc.IsNull() || !doc.IsDefined()) continue;  // an empty file overlays nothing
     if (!doc.IsMap()) {
-      return Status::invalid(file + ":" + std::to_string(doc.Mark().line + 1) +
-                             ": the top level must be a map of sections (http:, roles:, task_api:, ...)");
+      return Status::invalid(
+          file + ":" + std::to_string(doc.Mark().line + 1) +
+          ": the top level must be a map of sections (http:, roles:, task_api:, ...)");
     }
     // Interpolate per file, so a message names the file that holds the reference.
     ConfigLocations file_locations;

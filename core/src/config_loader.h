@@ -13,7 +13,7 @@
 namespace appliance::host {
 
 struct ConfigSources {
-  std::vector<std::string> files;              // in overlay order
+  std::vector<std::string> files;                  // in overlay order
   std::map<std::string, std::string> environment;  // usually the process environment
 };
 

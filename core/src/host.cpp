@@ -1,8 +1,8 @@
 #include "host.h"
 
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+#include <boost/dll/runtime_symbol_info.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -56,7 +56,9 @@ std::string defaultPluginDir() {
 
 class SystemClock : public Clock {
  public:
-  std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
+  std::chrono::system_clock::time_point now() const override {
+    return std::chrono::system_clock::now();
+  }
   std::chrono::steady_clock::time_point steadyNow() const override {
     return std::chrono::steady_clock::now();
   }
@@ -75,7 +77,8 @@ struct SharedServices {
 
 class PluginServices : public ServiceRegistry {
  public:
-  PluginServices(SharedServices& shared, const LoadedPlugin& plugin) : shared_(shared), plugin_(plugin) {}
+  PluginServices(SharedServices& shared, const LoadedPlugin& plugin)
+      : shared_(shared), plugin_(plugin) {}
   Status provideService(std::string_view name, std::shared_ptr<void> service) override {
     const auto& declared = plugin_.provides;
     if (std::find(declared.begin(), declared.end(), name) == declared.end()) {
@@ -116,7 +119,9 @@ class PluginHealth : public HealthRegistry {
 class PluginRouter : public HttpRouter {
  public:
   PluginRouter(HttpServer& server, std::string owner) : server_(server), owner_(std::move(owner)) {}
-  Status addRoute(Route route) override { return server_.addRouteOwnedBy(owner_, std::move(route)); }
+  Status addRoute(Route route) override {
+    return server_.addRouteOwnedBy(owner_, std::move(route));
+  }
   Status addListener(std::string name, ListenerOptions options) override {
     return server_.addListenerOwnedBy(owner_, std::move(name), std::move(options));
   }
@@ -216,7 +221,8 @@ Result<ConfigNode> Host::State::loadEffectiveConfig(const CommandLine& cli) {
   if (env.empty() && cli.config_files.empty()) {
     auto it = sources.environment.find("APPLIANCE_ENV");
     if (it == sources.environment.end() || it->second.empty()) {
-      return Status::invalid("no configuration given: pass --env=NAME (config/NAME.yaml) or --config=FILE");
+      return Status::invalid(
+          "no configuration given: pass --env=NAME (config/NAME.yaml) or --config=FILE");
     }
     env = it->second;
   }
@@ -263,7 +269,8 @@ int Host::State::loadAndConfigure(const CommandLine& cli, const ConfigNode& root
     plugins.push_back(std::move(loaded).value());
   }
   std::string role_description = "role ";
-  for (std::size_t i = 0; i < cli.roles.size(); ++i) role_description += (i ? "," : "") + cli.roles[i];
+  for (std::size_t i = 0; i < cli.roles.size(); ++i)
+    role_description += (i ? "," : "") + cli.roles[i];
   if (Status s = orderByDependencies(plugins, role_description); !s) {
     fail(s.message());
     return kExitConfig;
@@ -310,8 +317,9 @@ void Host::State::addHostRoutes() {
         all_ok = false;
         failing += (failing.empty() ? "" : ", ") + copy[i].name;
       }
-      body += (i ? "," : "") + jsonQuote(copy[i].name) + ":{\"healthy\":" +
-              (r.healthy ? "true" : "false") + ",\"message\":" + jsonQuote(r.message) + "}";
+      body += (i ? "," : "") + jsonQuote(copy[i].name) +
+              ":{\"healthy\":" + (r.healthy ? "true" : "false") +
+              ",\"message\":" + jsonQuote(r.message) + "}";
     }
     body += "}";
     return std::make_pair(all_ok, body);
@@ -319,35 +327,35 @@ void Host::State::addHostRoutes() {
   (void)http->addRoute({"GET", "/livez", [](const HttpRequest&, HttpResponse& r) {
                           r.json(200, "{\"status\":\"alive\"}");
                         }});
-  (void)http->addRoute({"GET", "/readyz", [this, checks](const HttpRequest&, HttpResponse& r) {
-                          std::string failing;
-                          if (!ready.load()) {
-                            r.json(503, "{\"status\":\"not ready\",\"failing\":[\"host\"],\"checks\":{}}");
-                            return;
-                          }
-                          auto [ok, body] = checks(failing);
-                          std::string list = "[";
-                          for (const auto& name : splitList(failing))
-                            list += (list.size() > 1 ? "," : "") + jsonQuote(name);
-                          list += "]";
-                          r.json(ok ? 200 : 503, std::string("{\"status\":\"") +
-                                                     (ok ? "ready" : "not ready") + "\",\"failing\":" +
-                                                     list + ",\"checks\":" + body + "}");
-                        }});
-  (void)http->addRoute({"GET", "/health", [this, checks](const HttpRequest&, HttpResponse& r) {
-                          std::string failing;
-                          auto [ok, body] = checks(failing);
-                          const std::string ts = formatTimestamp(
-                              std::chrono::duration_cast<std::chrono::microseconds>(
-                                  clock.now().time_since_epoch())
-                                  .count());
-                          if (ok) {
-                            r.json(200, "{\"status\":\"healthy\",\"timestamp\":\"" + ts + "\"}");
-                          } else {
-                            r.json(503, "{\"status\":\"unhealthy\",\"timestamp\":\"" + ts +
-                                            "\",\"detail\":" + jsonQuote("failing: " + failing) + "}");
-                          }
-                        }});
+  (void)http->addRoute(
+      {"GET", "/readyz", [this, checks](const HttpRequest&, HttpResponse& r) {
+         std::string failing;
+         if (!ready.load()) {
+           r.json(503, "{\"status\":\"not ready\",\"failing\":[\"host\"],\"checks\":{}}");
+           return;
+         }
+         auto [ok, body] = checks(failing);
+         std::string list = "[";
+         for (const auto& name : splitList(failing))
+           list += (list.size() > 1 ? "," : "") + jsonQuote(name);
+         list += "]";
+         r.json(ok ? 200 : 503, std::string("{\"status\":\"") + (ok ? "ready" : "not ready") +
+                                    "\",\"failing\":" + list + ",\"checks\":" + body + "}");
+       }});
+  (void)http->addRoute(
+      {"GET", "/health", [this, checks](const HttpRequest&, HttpResponse& r) {
+         std::string failing;
+         auto [ok, body] = checks(failing);
+         const std::string ts = formatTimestamp(
+             std::chrono::duration_cast<std::chrono::microseconds>(clock.now().time_since_epoch())
+                 .count());
+         if (ok) {
+           r.json(200, "{\"status\":\"healthy\",\"timestamp\":\"" + ts + "\"}");
+         } else {
+           r.json(503, "{\"status\":\"unhealthy\",\"timestamp\":\"" + ts +
+                           "\",\"detail\":" + jsonQuote("failing: " + failing) + "}");
+         }
+       }});
 }
 
 void Host::State::stopStarted(std::chrono::steady_clock::time_point deadline) {
@@ -489,7 +497,8 @@ int Host::listPlugins(const CommandLine& cli) {
   for (const auto& file : discoverPluginFiles(dirs)) {
     auto loaded = loadPlugin(file);
     if (!loaded) {
-      std::printf("%-20s refused: %s\n", fs::path(file).stem().c_str(), loaded.status().message().c_str());
+      std::printf("%-20s refused: %s\n", fs::path(file).stem().c_str(),
+                  loaded.status().message().c_str());
       rc = kExitConfig;
       continue;
     }

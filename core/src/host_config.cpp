@@ -40,8 +40,9 @@ void readHttp(ConfigReader http, HostConfig& out) {
   out.http.threads = static_cast<int>(http.integer("threads", 64, 1, 4096));
   out.http.queue = static_cast<int>(http.integer("queue", 256, 1, 65535));
   out.http.keep_alive = http.boolean("keep_alive", true);
-  out.http.keep_alive_timeout = http.duration("keep_alive_timeout", std::chrono::seconds(10),
-                                               std::chrono::milliseconds(100), std::chrono::hours(1));
+  out.http.keep_alive_timeout =
+      http.duration("keep_alive_timeout", std::chrono::seconds(10), std::chrono::milliseconds(100),
+                    std::chrono::hours(1));
   out.http.max_keep_alive_requests =
       static_cast<int>(http.integer("max_keep_alive_requests", 0, 0, 1'000'000'000));
   out.http.max_body_bytes =
@@ -56,7 +57,9 @@ void readHttp(ConfigReader http, HostConfig& out) {
 void readRoles(ConfigReader& root, HostConfig& out) {
   const ConfigNode roles = root.node("roles");
   if (roles.isMissing()) {
-    root.error(roles, "is required: map each role to its plugins, e.g. roles: {api: [storage_sqlite, task_api]}");
+    root.error(
+        roles,
+        "is required: map each role to its plugins, e.g. roles: {api: [storage_sqlite, task_api]}");
     return;
   }
   if (!roles.isMap()) {
@@ -68,8 +71,10 @@ void readRoles(ConfigReader& root, HostConfig& out) {
     std::vector<std::string> names;
     if (list.isSequence()) {
       for (std::size_t i = 0; i < list.size(); ++i) {
-        if (auto s = list.at(i).scalar()) names.push_back(*s);
-        else root.error(list.at(i), "must be a plugin name");
+        if (auto s = list.at(i).scalar())
+          names.push_back(*s);
+        else
+          root.error(list.at(i), "must be a plugin name");
       }
     } else if (auto s = list.scalar()) {
       names = splitList(*s);
@@ -82,7 +87,8 @@ void readRoles(ConfigReader& root, HostConfig& out) {
 
 }  // namespace
 
-Result<HostConfig> parseHostConfig(const ConfigNode& root, const std::vector<std::string>& installed,
+Result<HostConfig> parseHostConfig(const ConfigNode& root,
+                                   const std::vector<std::string>& installed,
                                    const std::string& default_plugin_dir) {
   HostConfig out;
   ConfigReader reader(root);

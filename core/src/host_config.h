@@ -25,7 +25,8 @@ struct HostConfig {
 
 // `installed` are the plugin names found in the plugin folders; they are the only other
 // top-level sections allowed. `default_plugin_dir` applies unless plugins.dir overrides it.
-Result<HostConfig> parseHostConfig(const ConfigNode& root, const std::vector<std::string>& installed,
+Result<HostConfig> parseHostConfig(const ConfigNode& root,
+                                   const std::vector<std::string>& installed,
                                    const std::string& default_plugin_dir);
 
 // The plugin folders named by the config (before plugins are discovered).

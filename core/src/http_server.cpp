@@ -117,7 +117,8 @@ const prometheus::Histogram::BucketBoundaries& durationBuckets() {
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
   Handler(HttpServer::Impl& impl, const Listener& listener) : impl_(impl), listener_(listener) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
+  void handleRequest(Poco::Net::HTTPServerRequest& req,
+                     Poco::Net::HTTPServerResponse& resp) override {
     impl_.handle(req, resp, listener_.name, listener_.options.access_log);
   }
 
@@ -129,7 +130,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   Factory(HttpServer::Impl& impl, const Listener& listener) : impl_(impl), listener_(listener) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
     return new Handler(impl_, listener_);
   }
 
@@ -140,7 +142,8 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 
 }  // namespace
 
-RouteMetrics& HttpServer::Impl::metricsFor(const RouteTable::Entry* entry, std::string_view method) {
+RouteMetrics& HttpServer::Impl::metricsFor(const RouteTable::Entry* entry,
+                                           std::string_view method) {
   if (entry) return *route_metrics.at(entry);
   auto it = unmatched_metrics.find(std::string(normalizedMethod(method)));
   return *it->second;
@@ -211,8 +214,8 @@ void HttpServer::Impl::handle(Poco::Net::HTTPServerRequest& req,
       // Read and discard a bounded amount of what the client is still sending, so it sees the
       // 413 instead of a reset; the connection cannot carry another request either way.
       discardBody(in, limit * 16);
-      response.error(413, "Request body too large: the limit is " + std::to_string(limit) +
-                              " bytes");
+      response.error(413,
+                     "Request body too large: the limit is " + std::to_string(limit) + " bytes");
       close_connection = true;
     } else {
       request.remote_address = req.clientAddress().toString();
@@ -270,10 +273,11 @@ void HttpServer::Impl::handle(Poco::Net::HTTPServerRequest& req,
 HttpServer::HttpServer(ServerSettings settings, prometheus::Registry& metrics)
     : impl_(std::make_unique<Impl>()) {
   impl_->settings = std::move(settings);
-  impl_->requests_total = &prometheus::BuildCounter()
-                               .Name("http_requests_total")
-                               .Help("HTTP requests answered, by method, route template and status.")
-                               .Register(metrics);
+  impl_->requests_total =
+      &prometheus::BuildCounter()
+           .Name("http_requests_total")
+           .Help("HTTP requests answered, by method, route template and status.")
+           .Register(metrics);
   impl_->duration = &prometheus::BuildHistogram()
                          .Name("http_request_duration_seconds")
                          .Help("Time to answer an HTTP request, by method and route template.")
@@ -296,8 +300,9 @@ HttpServer::~HttpServer() { stop(std::chrono::steady_clock::now()); }
 Status HttpServer::addRoute(Route route) {
   if (impl_->started) return Status::failedPrecondition("routes must be added during init()");
   if (!impl_->listeners.count(route.listener)) {
-    return Status::invalid("route " + route.method + " " + route.path + " names unknown listener '" +
-                           route.listener + "'; call addListener first");
+    return Status::invalid("route " + route.method + " " + route.path +
+                           " names unknown listener '" + route.listener +
+                           "'; call addListener first");
   }
   return impl_->routes.add(std::move(route));
 }
@@ -342,11 +347,11 @@ Status HttpServer::bind() {
       l.socket->listen(impl_->settings.queue);
       l.bound = l.socket->address().toString();
     } catch (const Poco::Exception& e) {
-      const std::string key = name == "main" ? "http.listen"
+      const std::string key = name == "main"    ? "http.listen"
                               : l.owner.empty() ? "listener '" + name + "'"
                                                 : l.owner + ": listener '" + name + "'";
-      return Status::failedPrecondition(key + " " + l.options.address + ": cannot listen: " +
-                                        e.displayText());
+      return Status::failedPrecondition(key + " " + l.options.address +
+                                        ": cannot listen: " + e.displayText());
     }
   }
   return Status::ok();
@@ -359,19 +364,23 @@ void HttpServer::start() {
     auto m = std::make_unique<RouteMetrics>();
     m->method = entry->route.method;
     m->route = entry->route.path;
-    m->duration = &impl_->duration->Add({{"method", m->method}, {"route", m->route}}, durationBuckets());
+    m->duration =
+        &impl_->duration->Add({{"method", m->method}, {"route", m->route}}, durationBuckets());
     impl_->route_metrics.emplace(entry.get(), std::move(m));
   }
-  for (std::string_view method : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "OTHER"}) {
+  for (std::string_view method :
+       {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "OTHER"}) {
     auto m = std::make_unique<RouteMetrics>();
     m->method = method;
     m->route = "unmatched";
-    m->duration = &impl_->duration->Add({{"method", m->method}, {"route", m->route}}, durationBuckets());
+    m->duration =
+        &impl_->duration->Add({{"method", m->method}, {"route", m->route}}, durationBuckets());
     impl_->unmatched_metrics.emplace(std::string(method), std::move(m));
   }
   for (auto& [name, l] : impl_->listeners) {
     auto* params = new Poco::Net::HTTPServerParams;
-    const int threads = name == "main" ? impl_->settings.threads : std::max(1, l.options.max_threads);
+    const int threads =
+        name == "main" ? impl_->settings.threads : std::max(1, l.options.max_threads);
     params->setMaxThreads(threads);
     params->setMaxQueued(impl_->settings.queue);
     params->setKeepAlive(impl_->settings.keep_alive);
@@ -379,8 +388,8 @@ void HttpServer::start() {
     params->setMaxKeepAliveRequests(impl_->settings.max_keep_alive_requests);
     params->setServerName("appliance");
     l.pool = std::make_unique<Poco::ThreadPool>(std::min(2, threads), threads);
-    l.server = std::make_unique<Poco::Net::HTTPServer>(new Factory(*impl_, l), *l.pool,
-                                                       *l.socket, params);
+    l.server =
+        std::make_unique<Poco::Net::HTTPServer>(new Factory(*impl_, l), *l.pool, *l.socket, params);
     l.server->start();
   }
 }

@@ -16,10 +16,14 @@ thread_local std::string t_correlation_id;
 
 const char* levelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -42,11 +46,16 @@ const LogSettings& logSettings() { return g_settings; }
 LogFormat defaultLogFormat() { return ::isatty(1) ? LogFormat::kText : LogFormat::kJson; }
 
 bool parseLogLevel(std::string_view text, LogLevel& out) {
-  if (text == "debug") out = LogLevel::kDebug;
-  else if (text == "info") out = LogLevel::kInfo;
-  else if (text == "warn" || text == "warning") out = LogLevel::kWarn;
-  else if (text == "error") out = LogLevel::kError;
-  else return false;
+  if (text == "debug")
+    out = LogLevel::kDebug;
+  else if (text == "info")
+    out = LogLevel::kInfo;
+  else if (text == "warn" || text == "warning")
+    out = LogLevel::kWarn;
+  else if (text == "error")
+    out = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 

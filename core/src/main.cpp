@@ -25,30 +25,39 @@ class ApplianceApp : public Poco::Util::ServerApplication {
  protected:
   void defineOptions(OptionSet& options) override {
     ServerApplication::defineOptions(options);
-    options.addOption(Option("role", "r", "roles to run: api, scaler, alerts, all, or a comma list (default all)")
-                          .argument("ROLES")
-                          .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onRole)));
-    options.addOption(Option("config", "c", "a YAML config file; repeat to overlay later files on earlier ones")
-                          .argument("FILE")
-                          .repeatable(true)
-                          .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onConfig)));
-    options.addOption(Option("env", "e", "environment: loads base.yaml and NAME.yaml from the config folder")
-                          .argument("NAME")
-                          .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onEnv)));
-    options.addOption(Option("check-config", "", "validate the configuration, print it with secrets redacted, exit")
-                          .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onCheck)));
-    options.addOption(Option("list-plugins", "", "list installed plugins (name, version, ABI, services, file)")
-                          .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onList)));
-    options.addOption(Option("version", "v", "print the version and exit")
-                          .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onVersion)));
-    options.addOption(Option("help", "h", "show this help")
-                          .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onHelp)));
+    options.addOption(
+        Option("role", "r", "roles to run: api, scaler, alerts, all, or a comma list (default all)")
+            .argument("ROLES")
+            .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onRole)));
+    options.addOption(
+        Option("config", "c", "a YAML config file; repeat to overlay later files on earlier ones")
+            .argument("FILE")
+            .repeatable(true)
+            .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onConfig)));
+    options.addOption(
+        Option("env", "e", "environment: loads base.yaml and NAME.yaml from the config folder")
+            .argument("NAME")
+            .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onEnv)));
+    options.addOption(
+        Option("check-config", "",
+               "validate the configuration, print it with secrets redacted, exit")
+            .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onCheck)));
+    options.addOption(
+        Option("list-plugins", "", "list installed plugins (name, version, ABI, services, file)")
+            .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onList)));
+    options.addOption(
+        Option("version", "v", "print the version and exit")
+            .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onVersion)));
+    options.addOption(
+        Option("help", "h", "show this help")
+            .callback(Poco::Util::OptionCallback<ApplianceApp>(this, &ApplianceApp::onHelp)));
   }
 
   int main(const std::vector<std::string>& args) override {
     if (exit_now_) return appliance::host::kExitOk;
     if (!args.empty()) {
-      std::fprintf(stderr, "appliance: unexpected argument '%s'; see --help\n", args.front().c_str());
+      std::fprintf(stderr, "appliance: unexpected argument '%s'; see --help\n",
+                   args.front().c_str());
       return appliance::host::kExitConfig;
     }
     if (cli_.roles.empty()) cli_.roles = {"all"};
@@ -64,7 +73,9 @@ class ApplianceApp : public Poco::Util::ServerApplication {
   void onRole(const std::string&, const std::string& value) {
     for (auto& r : appliance::host::splitList(value)) cli_.roles.push_back(r);
   }
-  void onConfig(const std::string&, const std::string& value) { cli_.config_files.push_back(value); }
+  void onConfig(const std::string&, const std::string& value) {
+    cli_.config_files.push_back(value);
+  }
   void onEnv(const std::string&, const std::string& value) { cli_.env = value; }
   void onCheck(const std::string&, const std::string&) { cli_.check_config = true; }
   void onList(const std::string&, const std::string&) { cli_.list_plugins = true; }
@@ -77,8 +88,11 @@ class ApplianceApp : public Poco::Util::ServerApplication {
   void onHelp(const std::string&, const std::string&) {
     Poco::Util::HelpFormatter help(options());
     help.setCommand("appliance");
-    help.setUsage("[--role=ROLES] [--env=NAME] [--config=FILE]... [--check-config | --list-plugins]");
-    help.setHeader("One binary for the Task Manager platform: task API, storage, metrics, alerts, runner scaler.");
+    help.setUsage(
+        "[--role=ROLES] [--env=NAME] [--config=FILE]... [--check-config | --list-plugins]");
+    help.setHeader(
+        "One binary for the Task Manager platform: task API, storage, metrics, alerts, runner "
+        "scaler.");
     help.setUnixStyle(true);
     help.format(std::cout);
     stopOptionsProcessing();

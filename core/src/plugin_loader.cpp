@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
-#include <map>
 #include <functional>
+#include <map>
 #include <set>
 
 namespace appliance::host {
@@ -96,13 +96,16 @@ Result<std::unique_ptr<LoadedPlugin>> loadPlugin(const std::string& file) {
   auto plugin = std::make_unique<LoadedPlugin>();
   plugin->file = file;
   boost::dll::fs::error_code ec;
-  plugin->library.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  plugin->library.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
+                       ec);
   if (ec) return Status::failedPrecondition(file + ": cannot load: " + dlopenError(file));
   if (!plugin->library.has(APPLIANCE_PLUGIN_ENTRY_SYMBOL)) {
-    return Status::failedPrecondition(file + ": no entry point '" APPLIANCE_PLUGIN_ENTRY_SYMBOL
-                                      "' (not an appliance plugin, or built without APPLIANCE_PLUGIN)");
+    return Status::failedPrecondition(
+        file + ": no entry point '" APPLIANCE_PLUGIN_ENTRY_SYMBOL
+               "' (not an appliance plugin, or built without APPLIANCE_PLUGIN)");
   }
-  auto entry = plugin->library.get<const appliance_plugin_descriptor*()>(APPLIANCE_PLUGIN_ENTRY_SYMBOL);
+  auto entry =
+      plugin->library.get<const appliance_plugin_descriptor*()>(APPLIANCE_PLUGIN_ENTRY_SYMBOL);
   const appliance_plugin_descriptor* d = entry();
   constexpr std::size_t kAbiFieldEnd =
       offsetof(appliance_plugin_descriptor, abi_version) + sizeof(std::uint32_t);
@@ -111,9 +114,9 @@ Result<std::unique_ptr<LoadedPlugin>> loadPlugin(const std::string& file) {
   }
   if (d->abi_version != APPLIANCE_SDK_ABI_VERSION) {
     return Status::failedPrecondition(
-        file + ": built for SDK ABI " + std::to_string(d->abi_version) + ", this host has SDK ABI " +
-        std::to_string(APPLIANCE_SDK_ABI_VERSION) + "; rebuild the plugin against appliance SDK " +
-        APPLIANCE_SDK_VERSION);
+        file + ": built for SDK ABI " + std::to_string(d->abi_version) +
+        ", this host has SDK ABI " + std::to_string(APPLIANCE_SDK_ABI_VERSION) +
+        "; rebuild the plugin against appliance SDK " + APPLIANCE_SDK_VERSION);
   }
   // ABI 1's descriptor ends at `destroy`; later fields may be appended within the same ABI,
   // so a plugin built against an older SDK 1.x has a smaller struct_size and is still valid.
@@ -148,23 +151,23 @@ Status orderByDependencies(std::vector<std::unique_ptr<LoadedPlugin>>& plugins,
   std::map<std::string, const LoadedPlugin*> provider_of;
   for (const auto& p : plugins) {
     if (auto [it, inserted] = by_name.emplace(p->name, p.get()); !inserted) {
-      return Status::failedPrecondition("duplicate plugin name '" + p->name + "': " + it->second->file +
-                                        " and " + p->file);
+      return Status::failedPrecondition("duplicate plugin name '" + p->name +
+                                        "': " + it->second->file + " and " + p->file);
     }
     for (const auto& service : p->provides) {
       if (auto [it, inserted] = provider_of.emplace(service, p.get()); !inserted) {
-        return Status::failedPrecondition(
-            "both " + it->second->name + " and " + p->name + " provide service '" + service +
-            "' in " + role_description + "; keep one of them in the role");
+        return Status::failedPrecondition("both " + it->second->name + " and " + p->name +
+                                          " provide service '" + service + "' in " +
+                                          role_description + "; keep one of them in the role");
       }
     }
   }
   for (const auto& p : plugins) {
     for (const auto& service : p->requires_services) {
       if (!provider_of.count(service)) {
-        return Status::failedPrecondition(
-            p->file + ": plugin " + p->name + " requires service '" + service + "', which no plugin of " +
-            role_description + " provides; add a plugin that provides it to the role");
+        return Status::failedPrecondition(p->file + ": plugin " + p->name + " requires service '" +
+                                          service + "', which no plugin of " + role_description +
+                                          " provides; add a plugin that provides it to the role");
       }
     }
   }

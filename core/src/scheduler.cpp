@@ -49,7 +49,8 @@ void HostScheduler::run(Timer& timer) {
   HostLogger log(timer.owner);
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return active_ || timer.cancelled; });
-  auto next = std::chrono::steady_clock::now() + (timer.repeating ? std::chrono::milliseconds(0) : timer.period);
+  auto next = std::chrono::steady_clock::now() +
+              (timer.repeating ? std::chrono::milliseconds(0) : timer.period);
   while (!timer.cancelled) {
     if (!changed_.wait_until(lock, next, [&] { return timer.cancelled; })) {
       lock.unlock();

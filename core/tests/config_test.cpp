@@ -36,7 +36,8 @@ class ConfigFiles : public testing::Test {
 }  // namespace
 
 TEST_F(ConfigFiles, LaterFilesOverlayEarlierOnesDeeply) {
-  const auto base = write("base.yaml", "http:\n  listen: 0.0.0.0:8080\n  threads: 8\nlist: [a, b]\n");
+  const auto base =
+      write("base.yaml", "http:\n  listen: 0.0.0.0:8080\n  threads: 8\nlist: [a, b]\n");
   const auto env = write("dev.yaml", "http:\n  threads: 16\nlist: [c]\n");
   auto root = loadConfig({{base, env}, {}});
   ASSERT_TRUE(root) << root.status().message();
@@ -48,7 +49,8 @@ TEST_F(ConfigFiles, LaterFilesOverlayEarlierOnesDeeply) {
 }
 
 TEST_F(ConfigFiles, InterpolatesVariablesWithDefaults) {
-  const auto f = write("a.yaml", "a: ${HOME_X}/data\nb: ${MISSING:-fallback}\nc: $${LITERAL}\nd: ${EMPTY:-e}\n");
+  const auto f = write(
+      "a.yaml", "a: ${HOME_X}/data\nb: ${MISSING:-fallback}\nc: $${LITERAL}\nd: ${EMPTY:-e}\n");
   auto root = loadConfig({{f}, {{"HOME_X", "/srv"}, {"EMPTY", ""}}});
   ASSERT_TRUE(root) << root.status().message();
   EXPECT_EQ(root->child("a").scalar(), "/srv/data");
@@ -61,7 +63,8 @@ TEST_F(ConfigFiles, UnsetVariableWithoutDefaultNamesFileLineAndKey) {
   const auto f = write("a.yaml", "x: 1\nstorage:\n  url: ${DB_URL}\n");
   auto root = loadConfig({{f}, {}});
   ASSERT_FALSE(root);
-  EXPECT_EQ(root.status().message(), f + ":3: storage.url: environment variable DB_URL is not set; set it or write ${DB_URL:-default}");
+  EXPECT_EQ(root.status().message(), f + ":3: storage.url: environment variable DB_URL is not set; "
+                                         "set it or write ${DB_URL:-default}");
 }
 
 TEST_F(ConfigFiles, BrokenYamlNamesFileAndLine) {
@@ -123,13 +126,15 @@ TEST(ConfigReaderTest, ReadsTypedValuesAndRejectsUnknownKeys) {
   EXPECT_EQ(r.string("absent", "dflt"), "dflt");
   auto s = r.finish();
   ASSERT_FALSE(s);
-  EXPECT_THAT(s.message(), HasSubstr("t.yaml:10: nested.typo: unknown key; known keys here: depth"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("t.yaml:10: nested.typo: unknown key; known keys here: depth"));
   EXPECT_THAT(s.message(), HasSubstr("t.yaml:11: extra: unknown key"));
 }
 
 TEST(ConfigReaderTest, EveryBadValueIsReportedWithLocationAndFix) {
   auto node = ConfigNode::parse(
-      "threads: lots\nmax: 100000\nenabled: maybe\ntimeout: 5 parsecs\nlisten: nohost\nmode: fast\n",
+      "threads: lots\nmax: 100000\nenabled: maybe\ntimeout: 5 parsecs\nlisten: nohost\nmode: "
+      "fast\n",
       "bad.yaml");
   ASSERT_TRUE(node);
   ConfigReader r(*node);

@@ -11,7 +11,9 @@ using appliance::HttpResponse;
 using appliance::RouteTable;
 
 namespace {
-appliance::HttpHandler noop() { return [](const HttpRequest&, HttpResponse&) {}; }
+appliance::HttpHandler noop() {
+  return [](const HttpRequest&, HttpResponse&) {};
+}
 }  // namespace
 
 TEST(RouteTableTest, MatchesTemplatesAndExtractsParameters) {
@@ -28,7 +30,8 @@ TEST(RouteTableTest, MatchesTemplatesAndExtractsParameters) {
   EXPECT_EQ(table.match("HEAD", "/tasks", params).kind, RouteTable::MatchKind::kFound);
   EXPECT_EQ(table.match("GET", "/tasks/", params).kind, RouteTable::MatchKind::kNotFound);
   EXPECT_EQ(table.match("GET", "/tasks/1/x", params).kind, RouteTable::MatchKind::kNotFound);
-  EXPECT_EQ(table.match("GET", "/metrics", params, "metrics").kind, RouteTable::MatchKind::kNotFound);
+  EXPECT_EQ(table.match("GET", "/metrics", params, "metrics").kind,
+            RouteTable::MatchKind::kNotFound);
   auto not_allowed = table.match("DELETE", "/tasks/1", params);
   EXPECT_EQ(not_allowed.kind, RouteTable::MatchKind::kMethodNotAllowed);
   EXPECT_EQ(not_allowed.allowed_methods, "GET, PUT");
@@ -45,9 +48,11 @@ TEST(RouteTableTest, RefusesDuplicatesAndMalformedTemplates) {
 
 TEST(HostConfigTest, RolesResolveToPluginsWithAllAsUnion) {
   auto root = appliance::ConfigNode::parse(
-      "roles:\n  api: [storage_sqlite, task_api]\n  alerts: [alert_evaluator, task_api]\n", "r.yaml");
+      "roles:\n  api: [storage_sqlite, task_api]\n  alerts: [alert_evaluator, task_api]\n",
+      "r.yaml");
   ASSERT_TRUE(root);
-  auto config = appliance::host::parseHostConfig(*root, {"storage_sqlite", "task_api", "alert_evaluator"}, "/p");
+  auto config = appliance::host::parseHostConfig(
+      *root, {"storage_sqlite", "task_api", "alert_evaluator"}, "/p");
   ASSERT_TRUE(config) << config.status().message();
   auto all = appliance::host::pluginsForRoles(*config, {"all"});
   ASSERT_TRUE(all);
@@ -58,10 +63,12 @@ TEST(HostConfigTest, RolesResolveToPluginsWithAllAsUnion) {
 }
 
 TEST(HostConfigTest, UnknownTopLevelSectionIsRejected) {
-  auto root = appliance::ConfigNode::parse("roles: {api: [task_api]}\ntask_apii: {}\nhttp: {threads: 0}\n", "t.yaml");
+  auto root = appliance::ConfigNode::parse(
+      "roles: {api: [task_api]}\ntask_apii: {}\nhttp: {threads: 0}\n", "t.yaml");
   ASSERT_TRUE(root);
   auto config = appliance::host::parseHostConfig(*root, {"task_api"}, "/p");
   ASSERT_FALSE(config);
   EXPECT_THAT(config.status().message(), testing::HasSubstr("t.yaml:2: task_apii: unknown key"));
-  EXPECT_THAT(config.status().message(), testing::HasSubstr("t.yaml:3: http.threads: must be between 1 and 4096"));
+  EXPECT_THAT(config.status().message(),
+              testing::HasSubstr("t.yaml:3: http.threads: must be between 1 and 4096"));
 }

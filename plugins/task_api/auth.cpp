@@ -1,12 +1,12 @@
 #include "auth.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <Poco/Crypto/RSAKey.h>
 #include <Poco/Exception.h>
@@ -250,7 +250,8 @@ Status createTokenFile(const std::string& path) {
     return Status::invalid("task_api.auth.tokens_file: cannot create " + path + ": " +
                            std::strerror(errno));
   }
-  const bool written = ::write(fd, token.data(), token.size()) == static_cast<ssize_t>(token.size());
+  const bool written =
+      ::write(fd, token.data(), token.size()) == static_cast<ssize_t>(token.size());
   ::close(fd);
   OPENSSL_cleanse(token.data(), token.size());
   if (!written) return Status::invalid("task_api.auth.tokens_file: cannot write " + path);

@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <filesystem>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -47,8 +47,9 @@ std::string iso(std::int64_t micros) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1'000'000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros % 1'000'000));
   return buf;
 }
 
@@ -74,17 +75,23 @@ std::string titleOf(const std::string& json) {
 struct Node {
   Node(const TempDir& dir, const std::string& name, const std::string& url) {
     listen = "127.0.0.1:" + std::to_string(appliance::test::freePort());
-    const std::string config = dir.write(
-        name + ".yaml",
-        "http: {listen: \"" + listen + "\", threads: 48, access_log: false}\n"
-        "data: {dir: " + dir.file(name + "-data") + "}\n"
-        "roles: {api: [storage_postgres, task_api]}\n"
-        "storage_postgres: {url: \"" + url + "\", pool: {acquire_timeout: 1s}, connect_timeout: 2s}\n"
-        "task_api: {auth: {tokens: [" + kToken + "]}}\n");
+    const std::string config =
+        dir.write(name + ".yaml", "http: {listen: \"" + listen +
+                                      "\", threads: 48, access_log: false}\n"
+                                      "data: {dir: " +
+                                      dir.file(name + "-data") +
+                                      "}\n"
+                                      "roles: {api: [storage_postgres, task_api]}\n"
+                                      "storage_postgres: {url: \"" +
+                                      url +
+                                      "\", pool: {acquire_timeout: 1s}, connect_timeout: 2s}\n"
+                                      "task_api: {auth: {tokens: [" +
+                                      kToken + "]}}\n");
     process = std::make_unique<ApplianceProcess>(
         std::vector<std::string>{"--config=" + config, "--role=api"}, dir.file(name + "-data"));
   }
-  HttpResult call(const std::string& method, const std::string& target, const std::string& body = {}) const {
+  HttpResult call(const std::string& method, const std::string& target,
+                  const std::string& body = {}) const {
     return http(listen, method, target, body, {{"Authorization", "Bearer " + kToken}},
                 std::chrono::seconds(10));
   }
@@ -127,7 +134,8 @@ TEST(PostgresMultiProcess, RacingOutOfOrderWritesEndAtTheHighestTimestamp) {
   for (int t = 0; t < kTasks; ++t) {
     auto created = a.call("POST", "/tasks",
                           R"({"title":"race-)" + std::to_string(t) +
-                              R"(","content":"c","due_date":"2030-01-01","request_timestamp":")" + iso(base) + "\"}");
+                              R"(","content":"c","due_date":"2030-01-01","request_timestamp":")" +
+                              iso(base) + "\"}");
     ASSERT_EQ(created.status, 201) << created.body;
     const std::string id = idOf(created.body);
     std::vector<std::int64_t> stamps;
@@ -150,11 +158,11 @@ TEST(PostgresMultiProcess, RacingOutOfOrderWritesEndAtTheHighestTimestamp) {
       const Node& node = t % 2 ? a : b;
       for (std::size_t i = next++; i < writes.size(); i = next++) {
         const Write& w = writes[i];
-        HttpResult r = w.is_delete
-                           ? node.call("DELETE", "/tasks/" + w.id + "?request_timestamp=" + iso(w.ts))
-                           : node.call("PUT", "/tasks/" + w.id,
-                                       R"({"title":"v)" + std::to_string(w.ts) + R"(","request_timestamp":")" +
-                                           iso(w.ts) + "\"}");
+        HttpResult r =
+            w.is_delete ? node.call("DELETE", "/tasks/" + w.id + "?request_timestamp=" + iso(w.ts))
+                        : node.call("PUT", "/tasks/" + w.id,
+                                    R"({"title":"v)" + std::to_string(w.ts) +
+                                        R"(","request_timestamp":")" + iso(w.ts) + "\"}");
         // 404: an update newer than an accepted delete. Anything else is a failure.
         if (r.status != 200 && r.status != 409 && r.status != 404) ++unexpected;
         if (w.is_delete && r.status == 200) {
@@ -173,7 +181,8 @@ TEST(PostgresMultiProcess, RacingOutOfOrderWritesEndAtTheHighestTimestamp) {
         EXPECT_EQ(got.status, 404) << "task " << id << ": its newest write is a delete";
       }
       if (got.status == 404) {
-        EXPECT_TRUE(accepted_delete.count(id)) << "task " << id << " vanished without an accepted delete";
+        EXPECT_TRUE(accepted_delete.count(id))
+            << "task " << id << " vanished without an accepted delete";
       } else {
         ASSERT_EQ(got.status, 200) << got.body;
         EXPECT_FALSE(accepted_delete.count(id)) << "task " << id << " survived an accepted delete";
@@ -247,11 +256,13 @@ TEST(PostgresFaults, RestartUnderLoadLosesNoAcknowledgedWrite) {
   for (auto& t : clients) t.join();
   EXPECT_TRUE(recovered) << "no successful create within 10 s of PostgreSQL's return";
   for (const auto& [status, count] : statuses) {
-    EXPECT_TRUE(status == 201 || status == 409 || status == 503) << count << " responses with status " << status;
+    EXPECT_TRUE(status == 201 || status == 409 || status == 503)
+        << count << " responses with status " << status;
   }
   EXPECT_GT(statuses[503], 0) << "the outage was not observed";
   for (const auto& id : acknowledged) {
-    EXPECT_EQ(node.call("GET", "/tasks/" + id).status, 200) << "acknowledged task " << id << " is missing";
+    EXPECT_EQ(node.call("GET", "/tasks/" + id).status, 200)
+        << "acknowledged task " << id << " is missing";
   }
   EXPECT_EQ(http(node.listen, "GET", "/readyz").status, 200);
   EXPECT_EQ(node.process->terminate(), 0) << node.process->output();

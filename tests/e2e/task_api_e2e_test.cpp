@@ -60,7 +60,8 @@ std::string createDatabase(const std::string& admin_url) {
 
 std::string isoNow(std::int64_t offset_us = 0) {
   using namespace std::chrono;
-  const auto us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() + offset_us;
+  const auto us =
+      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() + offset_us;
   const std::time_t secs = us / 1'000'000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -93,17 +94,21 @@ class TaskApiE2E : public testing::TestWithParam<std::string> {
       store_config = "storage_sqlite: {path: " + dir_.file("tasks.db") + "}\n";
     } else {
       const std::string admin = postgresAdminUrl();
-      ASSERT_FALSE(admin.empty()) << "no URL in the postgres fixture's state file; is the fixture up?";
+      ASSERT_FALSE(admin.empty())
+          << "no URL in the postgres fixture's state file; is the fixture up?";
       pg_url_ = createDatabase(admin);
       ASSERT_FALSE(pg_url_.empty());
       store_config = "storage_postgres: {url: \"" + pg_url_ + "\"}\n";
     }
     config_ = appliance::test::writeConfig(
-        dir_,
-        "http: {listen: \"" + listen_ + "\", threads: 48, access_log: false, drain_timeout: 10s}\n"
-        "data: {dir: " + dir_.file("data") + "}\n"
-        "roles: {api: [storage_" + store_ + ", task_api]}\n" + store_config +
-        "task_api: {auth: {tokens: [" + kToken + "]}}\n");
+        dir_, "http: {listen: \"" + listen_ +
+                  "\", threads: 48, access_log: false, drain_timeout: 10s}\n"
+                  "data: {dir: " +
+                  dir_.file("data") +
+                  "}\n"
+                  "roles: {api: [storage_" +
+                  store_ + ", task_api]}\n" + store_config + "task_api: {auth: {tokens: [" +
+                  kToken + "]}}\n");
     start();
   }
 
@@ -113,8 +118,8 @@ class TaskApiE2E : public testing::TestWithParam<std::string> {
     ASSERT_TRUE(app_->waitReady(listen_)) << app_->output();
   }
 
-  HttpResult call(const std::string& method, const std::string& target, const std::string& body = {},
-                  std::map<std::string, std::string> headers = {}) {
+  HttpResult call(const std::string& method, const std::string& target,
+                  const std::string& body = {}, std::map<std::string, std::string> headers = {}) {
     headers.emplace("Authorization", "Bearer " + kToken);
     return http(listen_, method, target, body, headers);
   }
@@ -146,9 +151,12 @@ TEST_P(TaskApiE2E, ProbesAndSeedHealthAreOpen) {
 }
 
 TEST_P(TaskApiE2E, EveryTaskRouteRequiresAuth) {
-  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/1"}, {"PUT", "/tasks/1"},
-           {"DELETE", "/tasks/1"}}) {
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/tasks"},
+                                                        {"POST", "/tasks"},
+                                                        {"GET", "/tasks/1"},
+                                                        {"PUT", "/tasks/1"},
+                                                        {"DELETE", "/tasks/1"}}) {
     auto none = http(listen_, method, target, "{}");
     EXPECT_EQ(none.status, 401) << method << " " << target;
     EXPECT_THAT(none.header("www-authenticate"), HasSubstr("Bearer"));
@@ -169,7 +177,8 @@ TEST_P(TaskApiE2E, CreateReadUpdateDeleteRoundTrip) {
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(field(got.body, "title"), "Write docs");
 
-  auto updated = call("PUT", "/tasks/" + id, R"({"done":true,"request_timestamp":")" + isoNow(1000) + "\"}");
+  auto updated =
+      call("PUT", "/tasks/" + id, R"({"done":true,"request_timestamp":")" + isoNow(1000) + "\"}");
   EXPECT_EQ(updated.status, 200) << updated.body;
   EXPECT_EQ(field(updated.body, "done"), "true");
   EXPECT_EQ(field(updated.body, "title"), "Write docs");
@@ -193,7 +202,9 @@ TEST_P(TaskApiE2E, DeleteAcceptsTimestampAsQueryParameter) {
 }
 
 TEST_P(TaskApiE2E, ValidationErrorsUseFastApiShape) {
-  auto missing = call("POST", "/tasks", R"({"content":"x","due_date":"2030-01-01","request_timestamp":"2024-01-01T00:00:00Z"})");
+  auto missing =
+      call("POST", "/tasks",
+           R"({"content":"x","due_date":"2030-01-01","request_timestamp":"2024-01-01T00:00:00Z"})");
   EXPECT_EQ(missing.status, 422);
   EXPECT_THAT(missing.body, HasSubstr(R"("loc":["body","title"])"));
   auto bad_date = call("POST", "/tasks", taskBody("x", isoNow(), "2023-02-30"));
@@ -214,20 +225,34 @@ TEST_P(TaskApiE2E, ReplayedCreateIsRejected) {
 TEST_P(TaskApiE2E, StaleUpdateChangesNothing) {
   const std::string id = create("stale", isoNow());
   const std::string newer = isoNow(10'000'000);
-  ASSERT_EQ(call("PUT", "/tasks/" + id, R"({"title":"new","request_timestamp":")" + newer + "\"}").status, 200);
-  auto stale = call("PUT", "/tasks/" + id, R"({"title":"old","request_timestamp":")" + isoNow(5'000'000) + "\"}");
+  ASSERT_EQ(
+      call("PUT", "/tasks/" + id, R"({"title":"new","request_timestamp":")" + newer + "\"}").status,
+      200);
+  auto stale = call("PUT", "/tasks/" + id,
+                    R"({"title":"old","request_timestamp":")" + isoNow(5'000'000) + "\"}");
   EXPECT_EQ(stale.status, 409);
-  auto equal = call("PUT", "/tasks/" + id, R"({"title":"same","request_timestamp":")" + newer + "\"}");
+  auto equal =
+      call("PUT", "/tasks/" + id, R"({"title":"same","request_timestamp":")" + newer + "\"}");
   EXPECT_EQ(equal.status, 409);
   EXPECT_EQ(field(call("GET", "/tasks/" + id).body, "title"), "new");
 }
 
 TEST_P(TaskApiE2E, StaleRequestAfterDeleteNeverResurrects) {
   const std::string id = create("tombstone", isoNow());
-  ASSERT_EQ(call("DELETE", "/tasks/" + id, R"({"request_timestamp":")" + isoNow(10'000'000) + "\"}").status, 200);
-  EXPECT_EQ(call("PUT", "/tasks/" + id, R"({"done":true,"request_timestamp":")" + isoNow(5'000'000) + "\"}").status, 409);
-  EXPECT_EQ(call("DELETE", "/tasks/" + id, R"({"request_timestamp":")" + isoNow(5'000'000) + "\"}").status, 409);
-  EXPECT_EQ(call("PUT", "/tasks/" + id, R"({"done":true,"request_timestamp":")" + isoNow(20'000'000) + "\"}").status, 404);
+  ASSERT_EQ(call("DELETE", "/tasks/" + id, R"({"request_timestamp":")" + isoNow(10'000'000) + "\"}")
+                .status,
+            200);
+  EXPECT_EQ(call("PUT", "/tasks/" + id,
+                 R"({"done":true,"request_timestamp":")" + isoNow(5'000'000) + "\"}")
+                .status,
+            409);
+  EXPECT_EQ(call("DELETE", "/tasks/" + id, R"({"request_timestamp":")" + isoNow(5'000'000) + "\"}")
+                .status,
+            409);
+  EXPECT_EQ(call("PUT", "/tasks/" + id,
+                 R"({"done":true,"request_timestamp":")" + isoNow(20'000'000) + "\"}")
+                .status,
+            404);
   EXPECT_EQ(call("GET", "/tasks/" + id).status, 404);
 }
 
@@ -238,7 +263,8 @@ TEST_P(TaskApiE2E, ConcurrentOutOfOrderPutsEndAtHighestTimestamp) {
   for (int i = 1; i <= kThreads * kPerThread; ++i) offsets.push_back(i * 1000 + 1'000'000);
   std::shuffle(offsets.begin(), offsets.end(), std::mt19937(42));
   const auto base = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   std::atomic<int> ok{0}, conflict{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -246,9 +272,12 @@ TEST_P(TaskApiE2E, ConcurrentOutOfOrderPutsEndAtHighestTimestamp) {
       for (int i = 0; i < kPerThread; ++i) {
         const std::int64_t off = offsets[t * kPerThread + i];
         const std::string title = "v" + std::to_string(off);
-        const std::string ts = isoNow(off + (base - std::chrono::duration_cast<std::chrono::microseconds>(
-                                                         std::chrono::system_clock::now().time_since_epoch()).count()));
-        auto r = call("PUT", "/tasks/" + id, R"({"title":")" + title + R"(","request_timestamp":")" + ts + "\"}");
+        const std::string ts =
+            isoNow(off + (base - std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count()));
+        auto r = call("PUT", "/tasks/" + id,
+                      R"({"title":")" + title + R"(","request_timestamp":")" + ts + "\"}");
         (r.status == 200 ? ok : r.status == 409 ? conflict : other)++;
       }
     });
@@ -346,18 +375,22 @@ TEST_P(TaskApiE2E, SigtermDrainsInFlightRequests) {
     int n;
     while ((n = sockets[i].receiveBytes(buf, sizeof buf)) > 0) {
       response.append(buf, static_cast<std::size_t>(n));
-      if (response.find("\r\n\r\n") != std::string::npos && response.find("}") != std::string::npos) break;
+      if (response.find("\r\n\r\n") != std::string::npos && response.find("}") != std::string::npos)
+        break;
     }
     EXPECT_THAT(response, testing::StartsWith("HTTP/1.1 201")) << "client " << i;
   }
   EXPECT_EQ(app_->terminate(), 0) << app_->output();
   start();
   auto list = call("GET", "/tasks?limit=100");
-  for (int i = 0; i < kClients; ++i) EXPECT_THAT(list.body, HasSubstr("drain-" + std::to_string(i)));
+  for (int i = 0; i < kClients; ++i)
+    EXPECT_THAT(list.body, HasSubstr("drain-" + std::to_string(i)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, TaskApiE2E, testing::Values("sqlite", "postgres"),
-                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 // Start-up refuses bad configuration with exit 2 and the file:line of the problem.
 TEST(StartupErrors, BrokenYamlExitsTwoNamingFileAndLine) {
@@ -372,9 +405,11 @@ TEST(StartupErrors, BrokenYamlExitsTwoNamingFileAndLine) {
 TEST(StartupErrors, BadPluginValueExitsTwoWithLocation) {
   TempDir dir;
   const std::string config = dir.write(
-      "bad.yaml", "roles: {api: [storage_sqlite, task_api]}\nstorage_sqlite:\n  path: " + dir.file("x.db") +
-                      "\n  synchronous: sometimes\ntask_api: {auth: {tokens: [t]}}\n");
-  auto r = appliance::test::runCommand({appliance::test::applianceBinary(), "--config=" + config, "--role=api"});
+      "bad.yaml",
+      "roles: {api: [storage_sqlite, task_api]}\nstorage_sqlite:\n  path: " + dir.file("x.db") +
+          "\n  synchronous: sometimes\ntask_api: {auth: {tokens: [t]}}\n");
+  auto r = appliance::test::runCommand(
+      {appliance::test::applianceBinary(), "--config=" + config, "--role=api"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr(config + ":4: storage_sqlite.synchronous:"));
 }
@@ -395,7 +430,8 @@ TEST(StartupErrors, PortInUseFailsWithAddress) {
       "c.yaml", "http: {listen: \"" + listen + "\"}\ndata: {dir: " + dir.file("d") +
                     "}\nroles: {api: [storage_sqlite, task_api]}\nstorage_sqlite: {path: " +
                     dir.file("x.db") + "}\ntask_api: {auth: {tokens: [t]}}\n");
-  auto r = appliance::test::runCommand({appliance::test::applianceBinary(), "--config=" + config, "--role=api"});
+  auto r = appliance::test::runCommand(
+      {appliance::test::applianceBinary(), "--config=" + config, "--role=api"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("http.listen " + listen + ": cannot listen"));
 }
@@ -405,12 +441,15 @@ TEST(StartupErrors, MetricsPortInUseNamesThePluginAndAddress) {
   Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
   const std::string metrics = "127.0.0.1:" + std::to_string(taken.address().port());
   const std::string config = dir.write(
-      "c.yaml", "http: {listen: \"127.0.0.1:" + std::to_string(appliance::test::freePort()) +
-                    "\"}\ndata: {dir: " + dir.file("d") +
-                    "}\nroles: {api: [storage_sqlite, task_api, metrics_exporter]}\nstorage_sqlite: {path: " +
-                    dir.file("x.db") + "}\ntask_api: {auth: {tokens: [t]}}\nmetrics_exporter: {listen: \"" +
-                    metrics + "\"}\n");
-  auto r = appliance::test::runCommand({appliance::test::applianceBinary(), "--config=" + config, "--role=api"});
+      "c.yaml",
+      "http: {listen: \"127.0.0.1:" + std::to_string(appliance::test::freePort()) +
+          "\"}\ndata: {dir: " + dir.file("d") +
+          "}\nroles: {api: [storage_sqlite, task_api, metrics_exporter]}\nstorage_sqlite: {path: " +
+          dir.file("x.db") + "}\ntask_api: {auth: {tokens: [t]}}\nmetrics_exporter: {listen: \"" +
+          metrics + "\"}\n");
+  auto r = appliance::test::runCommand(
+      {appliance::test::applianceBinary(), "--config=" + config, "--role=api"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("metrics_exporter: listener 'metrics' " + metrics + ": cannot listen"));
+  EXPECT_THAT(r.err,
+              HasSubstr("metrics_exporter: listener 'metrics' " + metrics + ": cannot listen"));
 }

@@ -66,8 +66,10 @@ int spawn(const std::vector<std::string>& argv, const std::map<std::string, std:
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -104,7 +106,8 @@ int waitFor(int pid, std::chrono::milliseconds timeout) {
 }  // namespace
 
 CommandResult runCommand(const std::vector<std::string>& argv,
-                         const std::map<std::string, std::string>& env, std::chrono::seconds timeout) {
+                         const std::map<std::string, std::string>& env,
+                         std::chrono::seconds timeout) {
   TempDir dir;
   CommandResult result;
   const int pid = spawn(argv, env, dir.file("out"), dir.file("err"));
@@ -195,7 +198,8 @@ bool ApplianceProcess::waitReady(const std::string& host_port, std::chrono::mill
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running()) return false;
-    if (http(host_port, "GET", "/readyz", {}, {}, std::chrono::seconds(1)).status == 200) return true;
+    if (http(host_port, "GET", "/readyz", {}, {}, std::chrono::seconds(1)).status == 200)
+      return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return false;

@@ -46,7 +46,8 @@ struct HttpResult {
 
 // One HTTP/1.1 request on a new connection (or `keep_alive` pooled per thread).
 HttpResult http(const std::string& host_port, const std::string& method, const std::string& target,
-                const std::string& body = {}, const std::map<std::string, std::string>& headers = {},
+                const std::string& body = {},
+                const std::map<std::string, std::string>& headers = {},
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // A running appliance process, stopped (SIGTERM, then SIGKILL) on destruction. Its stdout and
@@ -58,7 +59,8 @@ class ApplianceProcess {
   ~ApplianceProcess();
 
   // Polls GET /readyz on `host_port` until 200 or the process exits or `timeout` passes.
-  bool waitReady(const std::string& host_port, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  bool waitReady(const std::string& host_port,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Sends SIGTERM and waits for the exit code (-1 on timeout).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool running();
@@ -76,6 +78,7 @@ std::string applianceBinary();
 std::string sourceDir();
 
 // Writes a config YAML into `dir` and returns its path.
-std::string writeConfig(const TempDir& dir, const std::string& yaml, const std::string& name = "test.yaml");
+std::string writeConfig(const TempDir& dir, const std::string& yaml,
+                        const std::string& name = "test.yaml");
 
 }  // namespace appliance::test

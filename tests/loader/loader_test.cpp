@@ -19,16 +19,20 @@ const std::string kDupDir = FIXTURE_DUP_DIR;
 std::string fixture(const std::string& name) { return kDir + "/" + name + ".so"; }
 
 // Runs `appliance --check-config` with a role made of `plugins` and returns the result.
-appliance::test::CommandResult checkRole(const std::string& plugins, const std::string& extra_dirs = "") {
+appliance::test::CommandResult checkRole(const std::string& plugins,
+                                         const std::string& extra_dirs = "") {
   appliance::test::TempDir dir;
   const std::string config = appliance::test::writeConfig(
-      dir, "plugins:\n  dir: " + kDir + "\n" + (extra_dirs.empty() ? "" : "  extra_dirs: [" + extra_dirs + "]\n") +
+      dir, "plugins:\n  dir: " + kDir + "\n" +
+               (extra_dirs.empty() ? "" : "  extra_dirs: [" + extra_dirs + "]\n") +
                "roles:\n  test: [" + plugins + "]\n");
   return appliance::test::runCommand(
       {appliance::test::applianceBinary(), "--config=" + config, "--role=test", "--check-config"});
 }
 
-int lineCount(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+int lineCount(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
 
 }  // namespace
 
@@ -44,7 +48,8 @@ TEST(PluginLoader, RefusesWrongAbiNamingFileAndBothVersions) {
   auto loaded = loadPlugin(fixture("fixture_wrong_abi"));
   ASSERT_FALSE(loaded);
   EXPECT_THAT(loaded.status().message(), HasSubstr(fixture("fixture_wrong_abi")));
-  EXPECT_THAT(loaded.status().message(), HasSubstr("built for SDK ABI 999, this host has SDK ABI 1"));
+  EXPECT_THAT(loaded.status().message(),
+              HasSubstr("built for SDK ABI 999, this host has SDK ABI 1"));
 }
 
 TEST(PluginLoader, RefusesLibraryWithoutEntryPoint) {
@@ -56,8 +61,10 @@ TEST(PluginLoader, RefusesLibraryWithoutEntryPoint) {
 TEST(PluginLoader, SurfacesDlopenErrorForMissingDependencyVerbatim) {
   auto loaded = loadPlugin(fixture("fixture_missing_dep"));
   ASSERT_FALSE(loaded);
-  EXPECT_THAT(loaded.status().message(),
-              HasSubstr("libfixture_dependency.so: cannot open shared object file: No such file or directory"));
+  EXPECT_THAT(
+      loaded.status().message(),
+      HasSubstr(
+          "libfixture_dependency.so: cannot open shared object file: No such file or directory"));
 }
 
 TEST(PluginLoader, RefusesFileWhoseNameDiffersFromDescriptor) {
@@ -73,7 +80,9 @@ TEST(PluginLoader, RefusesRoleMissingARequiredService) {
   plugins.push_back(std::move(loaded).value());
   auto s = orderByDependencies(plugins, "role test");
   ASSERT_FALSE(s);
-  EXPECT_THAT(s.message(), HasSubstr("requires service 'missing_service', which no plugin of role test provides"));
+  EXPECT_THAT(
+      s.message(),
+      HasSubstr("requires service 'missing_service', which no plugin of role test provides"));
 }
 
 TEST(PluginLoader, RefusesDuplicateNameAcrossFolders) {
@@ -117,8 +126,9 @@ TEST(PluginLoaderBinary, GoodFixtureValidatesAndServesItsRoute) {
   const int port = appliance::test::freePort();
   const std::string listen = "127.0.0.1:" + std::to_string(port);
   const std::string config = appliance::test::writeConfig(
-      dir, "http: {listen: \"" + listen + "\"}\ndata: {dir: " + dir.path() + "/data}\nplugins: {dir: " +
-               kDir + "}\nroles: {test: [fixture_good]}\nfixture_good: {greeting: hi}\n");
+      dir, "http: {listen: \"" + listen + "\"}\ndata: {dir: " + dir.path() +
+               "/data}\nplugins: {dir: " + kDir +
+               "}\nroles: {test: [fixture_good]}\nfixture_good: {greeting: hi}\n");
   appliance::test::ApplianceProcess app({"--config=" + config, "--role=test"}, dir.path());
   ASSERT_TRUE(app.waitReady(listen)) << app.output();
   auto r = appliance::test::http(listen, "GET", "/fixture");
@@ -129,8 +139,10 @@ TEST(PluginLoaderBinary, GoodFixtureValidatesAndServesItsRoute) {
 
 TEST(PluginLoaderBinary, ListPluginsShowsGoodAndRefusedPlugins) {
   appliance::test::TempDir dir;
-  const std::string config = appliance::test::writeConfig(dir, "plugins: {dir: " + kDir + "}\nroles: {x: [fixture_good]}\n");
-  auto r = appliance::test::runCommand({appliance::test::applianceBinary(), "--config=" + config, "--list-plugins"});
+  const std::string config = appliance::test::writeConfig(
+      dir, "plugins: {dir: " + kDir + "}\nroles: {x: [fixture_good]}\n");
+  auto r = appliance::test::runCommand(
+      {appliance::test::applianceBinary(), "--config=" + config, "--list-plugins"});
   EXPECT_EQ(r.exit_code, 2);  // some fixtures are refused
   EXPECT_THAT(r.out, HasSubstr("fixture_good"));
   EXPECT_THAT(r.out, HasSubstr("fixture_wrong_abi    refused"));

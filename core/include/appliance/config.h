@@ -23,7 +23,7 @@ namespace appliance {
 
 class ConfigNode {
  public:
-  struct Impl;  // defined by the SDK library
+  struct Impl;   // defined by the SDK library
   ConfigNode();  // a missing node
   explicit ConfigNode(std::shared_ptr<const Impl> impl);
 
@@ -76,7 +76,8 @@ class ConfigReader {
   std::string listenAddress(std::string_view key, std::string default_value,
                             bool allow_port_zero = true);
   // A YAML sequence of scalars, or one comma-separated scalar (as environment overrides give).
-  std::vector<std::string> stringList(std::string_view key, std::vector<std::string> default_value = {});
+  std::vector<std::string> stringList(std::string_view key,
+                                      std::vector<std::string> default_value = {});
   // One of `allowed`; the error lists them.
   std::string oneOf(std::string_view key, std::string default_value,
                     std::initializer_list<std::string_view> allowed);

@@ -63,10 +63,10 @@ struct HttpResponse {
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
 struct Route {
-  std::string method;        // one method per route; HEAD is answered by GET routes
-  std::string path;          // template: literal segments and {name} segments: "/tasks/{id}"
+  std::string method;  // one method per route; HEAD is answered by GET routes
+  std::string path;    // template: literal segments and {name} segments: "/tasks/{id}"
   HttpHandler handler;
-  std::string listener = "main";  // "main" is http.listen; others come from addListener
+  std::string listener = "main";   // "main" is http.listen; others come from addListener
   std::size_t max_body_bytes = 0;  // 0: the server's http.max_body_bytes
 };
 

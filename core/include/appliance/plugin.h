@@ -44,11 +44,11 @@ extern "C" {
 
 // Plain C so that the host can read it from any plugin before trusting its C++ parts.
 struct appliance_plugin_descriptor {
-  std::uint32_t struct_size;  // sizeof(appliance_plugin_descriptor) as the plugin saw it
-  std::uint32_t abi_version;  // APPLIANCE_SDK_ABI_VERSION the plugin was compiled against
-  const char* name;           // == folder name == config section == role entry
-  const char* version;        // the plugin's own version
-  const char* description;    // one line
+  std::uint32_t struct_size;      // sizeof(appliance_plugin_descriptor) as the plugin saw it
+  std::uint32_t abi_version;      // APPLIANCE_SDK_ABI_VERSION the plugin was compiled against
+  const char* name;               // == folder name == config section == role entry
+  const char* version;            // the plugin's own version
+  const char* description;        // one line
   const char* provides_services;  // comma-separated service names, "" for none
   const char* requires_services;  // comma-separated service names, "" for none
   appliance::Plugin* (*create)() noexcept;  // nullptr on failure
@@ -60,24 +60,24 @@ typedef const appliance_plugin_descriptor* (*appliance_plugin_entry_fn)();
 
 // Defines the entry point for `PluginClass` (default-constructible, derived from Plugin).
 //   APPLIANCE_PLUGIN(HelloPlugin, "hello", "1.0.0", "Says hello", "", "")
-#define APPLIANCE_PLUGIN(PluginClass, NAME, VERSION, DESCRIPTION, PROVIDES, REQUIRES)      \
-  extern "C" APPLIANCE_EXPORT const appliance_plugin_descriptor* appliance_plugin() {     \
-    static const appliance_plugin_descriptor descriptor{                                  \
-        sizeof(appliance_plugin_descriptor),                                              \
-        APPLIANCE_SDK_ABI_VERSION,                                                        \
-        NAME,                                                                             \
-        VERSION,                                                                          \
-        DESCRIPTION,                                                                      \
-        PROVIDES,                                                                         \
-        REQUIRES,                                                                         \
-        []() noexcept -> appliance::Plugin* {                                             \
-          try {                                                                           \
-            return new PluginClass();                                                     \
-          } catch (...) {                                                                 \
-            return nullptr;                                                               \
-          }                                                                               \
-        },                                                                                \
-        [](appliance::Plugin* plugin) noexcept { delete plugin; },                        \
-    };                                                                                    \
-    return &descriptor;                                                                   \
+#define APPLIANCE_PLUGIN(PluginClass, NAME, VERSION, DESCRIPTION, PROVIDES, REQUIRES) \
+  extern "C" APPLIANCE_EXPORT const appliance_plugin_descriptor* appliance_plugin() { \
+    static const appliance_plugin_descriptor descriptor{                              \
+        sizeof(appliance_plugin_descriptor),                                          \
+        APPLIANCE_SDK_ABI_VERSION,                                                    \
+        NAME,                                                                         \
+        VERSION,                                                                      \
+        DESCRIPTION,                                                                  \
+        PROVIDES,                                                                     \
+        REQUIRES,                                                                     \
+        []() noexcept -> appliance::Plugin* {                                         \
+          try {                                                                       \
+            return new PluginClass();                                                 \
+          } catch (...) {                                                             \
+            return nullptr;                                                           \
+          }                                                                           \
+        },                                                                            \
+        [](appliance::Plugin* plugin) noexcept { delete plugin; },                    \
+    };                                                                                \
+    return &descriptor;                                                               \
   }

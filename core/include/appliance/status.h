@@ -53,7 +53,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Status error) : state_(std::in_place_index<1>, std::move(error)) {  // NOLINT: implicit
     assert(!std::get<1>(state_).isOk() && "a Result error must not be Status::ok()");
   }

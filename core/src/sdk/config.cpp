@@ -29,7 +29,8 @@ void collectLocations(const YAML::Node& node, const std::string& path, const std
     for (const auto& kv : node) {
       collectLocations(kv.second, childPath(path, kv.first.Scalar()), file, out);
       // A key's own line is a better pointer than its value's (which may be on the next line).
-      out[childPath(path, kv.first.Scalar())] = file + ":" + std::to_string(kv.first.Mark().line + 1);
+      out[childPath(path, kv.first.Scalar())] =
+          file + ":" + std::to_string(kv.first.Mark().line + 1);
     }
   } else if (node.IsSequence()) {
     for (std::size_t i = 0; i < node.size(); ++i) {
@@ -38,9 +39,10 @@ void collectLocations(const YAML::Node& node, const std::string& path, const std
   }
 }
 
-ConfigNode makeConfigNode(const YAML::Node& root, std::shared_ptr<const ConfigLocations> locations) {
-  return ConfigNode(std::make_shared<ConfigNode::Impl>(
-      ConfigNode::Impl{root, "", "", std::move(locations)}));
+ConfigNode makeConfigNode(const YAML::Node& root,
+                          std::shared_ptr<const ConfigLocations> locations) {
+  return ConfigNode(
+      std::make_shared<ConfigNode::Impl>(ConfigNode::Impl{root, "", "", std::move(locations)}));
 }
 
 ConfigNode::ConfigNode() = default;
@@ -73,20 +75,21 @@ bool ConfigNode::isScalar() const {
 // yaml-cpp's Node::operator= rejects a missing ("zombie") node, so nodes are only ever
 // copy-constructed here.
 ConfigNode ConfigNode::child(std::string_view key) const {
-  if (!impl_) return ConfigNode(std::make_shared<Impl>(Impl{YAML::Node(), std::string(key), "", nullptr}));
+  if (!impl_)
+    return ConfigNode(std::make_shared<Impl>(Impl{YAML::Node(), std::string(key), "", nullptr}));
   const YAML::Node& parent = impl_->node;
-  return ConfigNode(std::make_shared<Impl>(
-      Impl{parent.IsDefined() && parent.IsMap() ? YAML::Node(parent[std::string(key)]) : YAML::Node(),
-           childPath(impl_->path, key), location(), impl_->locations}));
+  return ConfigNode(std::make_shared<Impl>(Impl{
+      parent.IsDefined() && parent.IsMap() ? YAML::Node(parent[std::string(key)]) : YAML::Node(),
+      childPath(impl_->path, key), location(), impl_->locations}));
 }
 
 ConfigNode ConfigNode::at(std::size_t index) const {
   if (!impl_) return ConfigNode();
   const YAML::Node& parent = impl_->node;
   const bool present = parent.IsDefined() && parent.IsSequence() && index < parent.size();
-  return ConfigNode(std::make_shared<Impl>(
-      Impl{present ? YAML::Node(parent[index]) : YAML::Node(),
-           impl_->path + "[" + std::to_string(index) + "]", location(), impl_->locations}));
+  return ConfigNode(std::make_shared<Impl>(Impl{present ? YAML::Node(parent[index]) : YAML::Node(),
+                                                impl_->path + "[" + std::to_string(index) + "]",
+                                                location(), impl_->locations}));
 }
 
 std::size_t ConfigNode::size() const {
@@ -139,7 +142,8 @@ bool isSecretKey(std::string_view key) {
   std::string k(key);
   std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
   auto ends = [&](std::string_view suffix) {
-    return k.size() >= suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return k.size() >= suffix.size() &&
+           k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   if (ends("_file") || ends("_path") || ends("_dir")) return false;
   for (std::string_view word : {"token", "password", "secret", "private_key", "api_key", "apikey",
@@ -286,15 +290,20 @@ std::chrono::milliseconds ConfigReader::duration(std::string_view key,
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
   const std::string_view unit(end, text.data() + text.size() - end);
   double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
   if (!n.isScalar() || ec != std::errc() || scale == 0 || amount < 0 || !std::isfinite(amount)) {
     error(n, "must be a duration such as 250ms, 5s, 2m or 1h, got " + quoted(text));
     return default_value;
   }
-  const auto value = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(amount * scale)));
+  const auto value =
+      std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(amount * scale)));
   if (value < min || value > max) {
     error(n, "must be between " + std::to_string(min.count()) + "ms and " +
                  std::to_string(max.count()) + "ms, got " + text);
@@ -328,7 +337,8 @@ std::string ConfigReader::listenAddress(std::string_view key, std::string defaul
       error(n, "has an invalid IPv4 address in " + quoted(text) + fix);
       return default_value;
     }
-  } else if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+  } else if (host.find_first_not_of(
+                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
              std::string::npos) {
     error(n, "has an invalid host name in " + quoted(text) + fix);
     return default_value;
@@ -415,10 +425,10 @@ Status ConfigReader::finish() {
           if (!list.empty()) list += ", ";
           list += k;
         }
-        shared_->errors.push_back(configError(
-            section.node.child(key),
-            "unknown key" + (list.empty() ? std::string(" (this section takes no keys)")
-                                          : "; known keys here: " + list)));
+        shared_->errors.push_back(
+            configError(section.node.child(key),
+                        "unknown key" + (list.empty() ? std::string(" (this section takes no keys)")
+                                                      : "; known keys here: " + list)));
       }
     }
   }

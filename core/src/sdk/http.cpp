@@ -19,8 +19,8 @@ std::string percentDecode(std::string_view in) {
     const char c = in[i];
     if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < in.size() &&
-               hexValue(in[i + 1]) >= 0 && hexValue(in[i + 2]) >= 0) {
+    } else if (c == '%' && i + 2 < in.size() && hexValue(in[i + 1]) >= 0 &&
+               hexValue(in[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2])));
       i += 2;
     } else {
@@ -49,8 +49,7 @@ void forEachQueryPair(std::string_view query, Fn&& fn) {
 
 std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
   for (const auto& h : headers) {
-    if (h.name.size() == name.size() &&
-        strncasecmp(h.name.data(), name.data(), name.size()) == 0) {
+    if (h.name.size() == name.size() && strncasecmp(h.name.data(), name.data(), name.size()) == 0) {
       return std::string_view(h.value);
     }
   }
@@ -113,13 +112,27 @@ void appendJsonEscaped(std::string& out, std::string_view text) {
     out.append(text.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         out += "\\u00";
         out.push_back(kHex[c >> 4]);

@@ -30,7 +30,8 @@ Status RouteTable::add(Route route) {
   }
   auto entry = std::make_unique<Entry>();
   for (std::string_view segment : splitPath(route.path)) {
-    if ((segment.find('{') != std::string_view::npos || segment.find('}') != std::string_view::npos) &&
+    if ((segment.find('{') != std::string_view::npos ||
+         segment.find('}') != std::string_view::npos) &&
         !isParam(segment)) {
       return Status::invalid("malformed route segment '" + std::string(segment) + "' in " +
                              route.path);

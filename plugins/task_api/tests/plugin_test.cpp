@@ -615,9 +615,10 @@ TEST_F(TaskApiTest, GeneratedTokensFileAuthenticatesRequests) {
   test::TempDir dir;
   const std::string file = dir.path() + "/api-token";
   TaskApiPlugin plugin;
-  ASSERT_TRUE(
-      plugin.configure(test::yamlNode("auth:\n  tokens_file: " + file + "\n  tokens_file_create: true\n"))
-          .isOk());
+  ASSERT_TRUE(plugin
+                  .configure(test::yamlNode("auth:\n  tokens_file: " + file +
+                                            "\n  tokens_file_create: true\n"))
+                  .isOk());
   FakeContext context("task_api");
   ASSERT_TRUE(context.services().provide<TaskStore>(memory_).isOk());
   ASSERT_TRUE(plugin.init(context).isOk());
@@ -625,8 +626,10 @@ TEST_F(TaskApiTest, GeneratedTokensFileAuthenticatesRequests) {
   std::string token;
   std::getline(in, token);
   ASSERT_EQ(token.size(), 64u);
-  EXPECT_EQ(context.router.call("GET", "/tasks", {}, {{"Authorization", "Bearer " + token}}).status, 200);
-  EXPECT_EQ(context.router.call("GET", "/tasks", {}, {{"Authorization", "Bearer wrong"}}).status, 401);
+  EXPECT_EQ(context.router.call("GET", "/tasks", {}, {{"Authorization", "Bearer " + token}}).status,
+            200);
+  EXPECT_EQ(context.router.call("GET", "/tasks", {}, {{"Authorization", "Bearer wrong"}}).status,
+            401);
   EXPECT_FALSE(context.log.contains(token));  // the token is never logged
 }
 

@@ -100,8 +100,8 @@ HttpResponse FakeRouter::call(std::string method, std::string target, std::strin
   request.body = std::move(body);
   request.headers = std::move(headers);
   request.remote_address = "127.0.0.1:50000";
-  request.correlation_id = std::string(request.header("correlation-id").value_or(
-      request.header("X-Request-ID").value_or("")));
+  request.correlation_id = std::string(
+      request.header("correlation-id").value_or(request.header("X-Request-ID").value_or("")));
   std::uint64_t n;
   {
     std::lock_guard lock(impl_->mutex);
@@ -147,7 +147,8 @@ std::map<std::string, ListenerOptions> FakeRouter::listeners() const {
 
 Status FakeServices::provideService(std::string_view name, std::shared_ptr<void> service) {
   std::lock_guard lock(mutex_);
-  if (services_.count(name)) return Status::invalid("service '" + std::string(name) + "' already provided");
+  if (services_.count(name))
+    return Status::invalid("service '" + std::string(name) + "' already provided");
   services_.emplace(std::string(name), std::move(service));
   return Status::ok();
 }
@@ -235,8 +236,8 @@ FakeContext::FakeContext(std::string plugin_name)
 
 FakeContext::~FakeContext() = default;
 
-std::optional<double> FakeContext::metricValue(std::string_view name,
-                                               const std::map<std::string, std::string>& labels) const {
+std::optional<double> FakeContext::metricValue(
+    std::string_view name, const std::map<std::string, std::string>& labels) const {
   for (const auto& family : registry->Collect()) {
     for (const auto& metric : family.metric) {
       bool match = true;
@@ -248,14 +249,18 @@ std::optional<double> FakeContext::metricValue(std::string_view name,
       if (!match) continue;
       if (family.name == name) {
         switch (family.type) {
-          case prometheus::MetricType::Counter: return metric.counter.value;
-          case prometheus::MetricType::Gauge: return metric.gauge.value;
-          case prometheus::MetricType::Untyped: return metric.untyped.value;
+          case prometheus::MetricType::Counter:
+            return metric.counter.value;
+          case prometheus::MetricType::Gauge:
+            return metric.gauge.value;
+          case prometheus::MetricType::Untyped:
+            return metric.untyped.value;
           case prometheus::MetricType::Histogram:
             return static_cast<double>(metric.histogram.sample_count);
           case prometheus::MetricType::Summary:
             return static_cast<double>(metric.summary.sample_count);
-          default: return std::nullopt;
+          default:
+            return std::nullopt;
         }
       }
     }

@@ -19,7 +19,9 @@ Result<Task> InMemoryTaskStore::create(const NewTask& in) {
   if (unavailable_) return Status::unavailable("store unavailable");
   for (const auto& [id, row] : rows_) {
     if (row.task.title == in.title && row.task.last_request_at >= in.request_at) {
-      return Status::conflict("a task with this title was created or changed by a request at or after this one (replay)");
+      return Status::conflict(
+          "a task with this title was created or changed by a request at or after this one "
+          "(replay)");
     }
   }
   Row row;
