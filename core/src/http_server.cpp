@@ -177,8 +177,10 @@ void HttpServer::Impl::handle(Poco::Net::HTTPServerRequest& req,
   request.path = uri.substr(0, q);
   if (q != std::string::npos) request.query = uri.substr(q + 1);
 
+  // get(name, default) returns a reference to `default`: it must outlive this function.
+  static const std::string kNoId;
   const std::string& given_id =
-      req.has("correlation-id") ? req.get("correlation-id") : req.get("X-Request-ID", "");
+      req.has("correlation-id") ? req.get("correlation-id") : req.get("X-Request-ID", kNoId);
   request.correlation_id = acceptableCorrelationId(given_id) ? given_id : newCorrelationId();
   setThreadCorrelationId(request.correlation_id);
 
