@@ -1,0 +1,559 @@
+#!/usr/bin/env bash
+# Load-tests the Task API with wrk and prints one summary table (see bench/README.md).
+#
+#   bench/run.sh [--store sqlite|postgres] [--duration 10s] [--connections 32] [--threads 2]
+#                [--repeat 2] [--seed 1000] [--scenarios "get_by_id list put post mixed"]
+#                [--config FILE] [--wait-idle PCT] [--startup-runs 3] [--no-trivial]
+#                [--no-pgbench] [--out FILE]
+#   bench/run.sh --url http://127.0.0.1:8080 --token TOKEN [--pid PID]
+#                [--metrics http://127.0.0.1:9464/metrics] [...]
+#
+# Without --url it starts the appliance itself from $BUILD/bin (default: build/bin) on
+# 127.0.0.1 with a temp config (role api, http.access_log false, the chosen store; for
+# postgres a throwaway cluster from scripts/pg-test-cluster.sh), measures start-up time to
+# the first 200 from /readyz and idle RSS, seeds --seed tasks with wrk + post.lua, then runs
+# each scenario --repeat times (rounds interleaved, so noise spreads over all of them) with
+# `wrk -t<threads> -c<connections> -d<duration> --latency`, sampling the server's peak RSS
+# (VmHWM, reset before each run). It also loads bench_trivial_server (the HTTP ceiling) with
+# the same wrk settings and script, and for postgres runs the bench/pgbench/*.sql scripts with
+# pgbench at the same client count (the database ceiling).
+#
+# The table goes to stdout and to bench/results/<date>-<store>.md. Everything it starts is
+# stopped on exit. Requires wrk and curl (scripts/bootstrap.sh bench installs wrk).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BENCH="$REPO/bench"
+BUILD_DIR="${BUILD:-$REPO/build}"
+[[ "$BUILD_DIR" = /* ]] || BUILD_DIR="$REPO/$BUILD_DIR"
+
+URL="" TOKEN_ARG="${TOKEN:-}" PID_ARG="" METRICS_URL="" STORE="sqlite" DURATION="10s" CONNECTIONS=32
+THREADS=2 REPEAT=2 SEED=1000 SCENARIOS="get_by_id list put post mixed" EXTRA_CONFIG=""
+RUN_TRIVIAL=1 RUN_PGBENCH=1 OUT="" STARTUP_RUNS=3 WAIT_IDLE=0
+
+die() { echo "bench/run.sh: $*" >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --url) URL=${2:?--url needs a value}; shift 2 ;;
+    --token) TOKEN_ARG=${2:?--token needs a value}; shift 2 ;;
+    --pid) PID_ARG=${2:?--pid needs a value}; shift 2 ;;
+    --metrics) METRICS_URL=${2:?--metrics needs a value}; shift 2 ;;
+    --store) STORE=${2:?--store needs a value}; shift 2 ;;
+    --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
+    --connections) CONNECTIONS=${2:?--connections needs a value}; shift 2 ;;
+    --threads) THREADS=${2:?--threads needs a value}; shift 2 ;;
+    --repeat) REPEAT=${2:?--repeat needs a value}; shift 2 ;;
+    --seed) SEED=${2:?--seed needs a value}; shift 2 ;;
+    --scenarios) SCENARIOS=${2:?--scenarios needs a value}; shift 2 ;;
+    --config) EXTRA_CONFIG=$(realpath "${2:?--config needs a value}"); shift 2 ;;
+    --startup-runs) STARTUP_RUNS=${2:?--startup-runs needs a value}; shift 2 ;;
+    --wait-idle) WAIT_IDLE=${2:?--wait-idle needs a value}; shift 2 ;;
+    --no-trivial) RUN_TRIVIAL=0; shift ;;
+    --no-pgbench) RUN_PGBENCH=0; shift ;;
+    --out) OUT=${2:?--out needs a value}; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; usage 2 >&2 ;;
+  esac
+done
+
+[[ "$STORE" == sqlite || "$STORE" == postgres ]] || die "--store must be sqlite or postgres, got '$STORE'"
+[[ "$DURATION" =~ ^[0-9]+[smh]?$ ]] || die "--duration must look like 10s, 2m or 30, got '$DURATION'"
+for n in CONNECTIONS THREADS REPEAT SEED STARTUP_RUNS WAIT_IDLE; do
+  [[ "${!n}" =~ ^[0-9]+$ ]] || die "--${n,,} must be a whole number, got '${!n}'"
+done
+[[ $THREADS -ge 1 && $CONNECTIONS -ge $THREADS ]] || die "need 1 <= --threads <= --connections"
+for s in $SCENARIOS; do
+  [[ -f "$BENCH/wrk/$s.lua" ]] || die "unknown scenario '$s' (no bench/wrk/$s.lua)"
+done
+command -v wrk >/dev/null || die "wrk is not installed: scripts/bootstrap.sh bench (or apt-get install -y wrk)"
+command -v curl >/dev/null || die "curl is not installed"
+
+duration_seconds() {
+  local d=$1
+  case "$d" in
+    *h) echo $(( ${d%h} * 3600 )) ;;
+    *m) echo $(( ${d%m} * 60 )) ;;
+    *s) echo "${d%s}" ;;
+    *) echo "$d" ;;
+  esac
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/appliance-bench.XXXXXX")
+SERVER_PID="" TRIVIAL_PID="" PG_STATE=""
+
+cleanup() {
+  local rc=$?
+  set +e
+  [[ -z "$TRIVIAL_PID" ]] || { kill "$TRIVIAL_PID" 2>/dev/null; wait "$TRIVIAL_PID" 2>/dev/null; }
+  stop_server
+  [[ -z "$PG_STATE" ]] || "$REPO/scripts/pg-test-cluster.sh" stop "$PG_STATE" >/dev/null 2>&1
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[bench] $*" >&2; }
+
+# Runs a command in its own session. With the kernel's autogroup scheduling (on by default in
+# Debian), CPU time is shared fairly between sessions first: pg_ctl puts PostgreSQL in its own
+# session, and wrk sharing one with the server's 30+ threads is starved in bursts, which shows
+# up as wrk-side p99s of hundreds of ms that the server never sees. Each of wrk, the server
+# and the database in its own session is also how they would run as separate services.
+# (A background job of this script is not a process-group leader, so setsid does not fork
+# and $! stays the command's pid.)
+in_own_session() { setsid --wait "$@"; }
+
+# --- machine state ----------------------------------------------------------------------
+
+# Percent of all CPU time that was busy (not idle/iowait) over the next second: other
+# engineers' compiles show up here. Printed before every run so noisy runs can be spotted.
+cpu_busy_percent() {
+  local a b
+  read -r -a a < <(grep '^cpu ' /proc/stat)
+  sleep 1
+  read -r -a b < <(grep '^cpu ' /proc/stat)
+  local total=0 idle i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  idle=$(( b[4] - a[4] + b[5] - a[5] ))
+  (( total > 0 )) && echo $(( 100 * (total - idle) / total )) || echo 0
+}
+
+# With --wait-idle PCT: waits (up to 2 minutes) until the machine is less than PCT% busy over
+# one second, then prints that percentage. Without it, just measures.
+busy_before_run() {
+  local busy waited=0
+  busy=$(cpu_busy_percent)
+  while (( WAIT_IDLE > 0 && busy >= WAIT_IDLE && waited < 120 )); do
+    sleep 4
+    waited=$(( waited + 5 ))
+    busy=$(cpu_busy_percent)
+  done
+  echo "$busy"
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+rss_kb() {  # rss_kb PID VmRSS|VmHWM
+  awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || true
+}
+
+reset_peak_rss() {  # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS
+  if [[ -n "$1" ]]; then echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; fi
+}
+
+mb() { [[ -n "${1:-}" ]] && awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}' || echo "n/a"; }
+
+free_port() {
+  local port i
+  for i in $(seq 1 100); do
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+  done
+  die "no free port found"
+}
+
+# The status of GET PATH on 127.0.0.1:PORT, over bash's /dev/tcp (no process spawned, so
+# polling it every few ms does not disturb the start-up being timed).
+http_status() {  # http_status PORT PATH
+  local line=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || { echo 000; return; }
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3
+  IFS= read -r -t 2 line <&3 || true
+  exec 3<&- 3>&-
+  line=${line#HTTP/1.1 }
+  echo "${line:0:3}"
+}
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
+
+# --- the appliance under test -------------------------------------------------------------
+
+APP_PORT="" METRICS_PORT="" TOKEN="" STARTUP_MS=()
+
+write_config() {
+  APP_PORT=$(free_port)
+  METRICS_PORT=$(free_port)
+  TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  local storage_plugin="storage_$STORE"
+  mkdir -p "$WORK/data"
+  {
+    echo "# Written by bench/run.sh; overlaid on config/base.yaml."
+    echo "http:"
+    echo "  listen: 127.0.0.1:$APP_PORT"
+    echo "  access_log: false"
+    echo "log:"
+    echo "  level: warn"
+    echo "data:"
+    echo "  dir: $WORK/data"
+    echo "roles:"
+    echo "  api: [$storage_plugin, task_api, metrics_exporter]"
+    echo "task_api:"
+    echo "  auth:"
+    echo "    tokens: [\"$TOKEN\"]"
+    echo "metrics_exporter:"
+    echo "  listen: 127.0.0.1:$METRICS_PORT"
+    if [[ "$STORE" == sqlite ]]; then
+      echo "storage_sqlite:"
+      echo "  path: $WORK/data/appliance.db"
+      echo "  synchronous: full"
+    else
+      echo "storage_postgres:"
+      echo "  url: $PG_URL"
+    fi
+  } > "$WORK/bench.yaml"
+  chmod 600 "$WORK/bench.yaml"
+}
+
+CONFIG_ARGS=()
+start_server() {  # sets SERVER_PID; appends the start-up time to STARTUP_MS
+  local bin="$BUILD_DIR/bin/appliance" t0 deadline
+  [[ -x "$bin" ]] || die "$bin not found: build it (cmake --build $BUILD_DIR --target appliance storage_$STORE task_api metrics_exporter) or set BUILD"
+  CONFIG_ARGS=(--config="$REPO/config/base.yaml" --config="$WORK/bench.yaml")
+  [[ -z "$EXTRA_CONFIG" ]] || CONFIG_ARGS+=(--config="$EXTRA_CONFIG")
+  t0=$(now_ms)
+  setsid "$bin" --role=api "${CONFIG_ARGS[@]}" >> "$WORK/appliance.log" 2>&1 &
+  SERVER_PID=$!
+  deadline=$(( t0 + 30000 ))
+  until [[ "$(http_status "$APP_PORT" /readyz)" == 200 ]]; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 20 "$WORK/appliance.log" >&2
+      SERVER_PID=""
+      die "the appliance exited during start-up (log above)"
+    fi
+    (( $(now_ms) < deadline )) || { tail -n 20 "$WORK/appliance.log" >&2; die "not ready after 30 s"; }
+    sleep 0.002
+  done
+  STARTUP_MS+=($(( $(now_ms) - t0 )))
+  [[ "$(cat "/proc/$SERVER_PID/comm" 2>/dev/null)" == appliance ]] \
+    || die "pid $SERVER_PID is not the appliance (setsid forked?): cannot sample its RSS"
+}
+
+stop_server() {
+  [[ -n "$SERVER_PID" ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  local i
+  for i in $(seq 1 150); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# Server-side latency from the host's http_request_duration_seconds histogram (all routes
+# but the probes), read from the metrics listener before and after a run: it tells the time
+# spent inside the server from the time a request waited for a CPU (wrk, the server, the
+# database and other work share the cores). Prints "le cumulative_count" lines.
+server_histogram() {
+  [[ -n "$METRICS_URL" ]] || return 0
+  curl -s --max-time 5 "$METRICS_URL" | awk '
+    /^http_request_duration_seconds_bucket[{]/ {
+      if ($0 ~ /route="\/(readyz|livez|health)"/) next
+      match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); sum[le] += $NF
+    }
+    END { for (k in sum) print k, sum[k] }' || true
+}
+
+# server_percentiles BEFORE AFTER: "P50 P99" as the upper bounds (ms) of the histogram buckets
+# that hold them, from the difference between two server_histogram snapshots.
+server_percentiles() {
+  [[ -n "$1" && -n "$2" ]] || { echo "n/a n/a"; return; }
+  awk 'NR == FNR {before[$1] = $2; next} {print $1, $2 - before[$1]}' <(echo "$1") <(echo "$2") |
+    sed 's/^+Inf /1e9 /' | sort -g | awk '
+      {le[NR] = $1; c[NR] = $2} END {
+        total = c[NR]; if (total <= 0) {print "n/a n/a"; exit}
+        for (i = 1; i <= NR; i++) {
+          if (p50 == "" && c[i] >= 0.5 * total) p50 = le[i]
+          if (p99 == "" && c[i] >= 0.99 * total) p99 = le[i]
+        }
+        f = "%g"; printf (p50 >= 1e9 ? "inf" : f) " " (p99 >= 1e9 ? "inf" : f) "\n", p50 * 1000, p99 * 1000
+      }'
+}
+
+# --- wrk ------------------------------------------------------------------------------
+
+declare -A RPS P50 P99 NON2XX STATUSES PEAK ALL_RPS SP99
+RAW_LOG="$WORK/raw.txt"
+: > "$RAW_LOG"
+
+# run_wrk LABEL SCRIPT TARGET_URL RSS_PID: runs wrk once, keeps the best run per LABEL.
+run_wrk() {
+  local label=$1 script=$2 target=$3 pid=$4 out="$WORK/wrk.out" busy peak line
+  local hist_before="" hist_after="" sp50="n/a" sp99="n/a"
+  busy=$(busy_before_run)
+  reset_peak_rss "$pid"
+  [[ "$target" != "$BASE_URL" ]] || hist_before=$(server_histogram)
+  BENCH_SCENARIO="$label" BENCH_TOKEN="$TOKEN" BENCH_ID_MIN="$ID_MIN" BENCH_ID_MAX="$ID_MAX" \
+    in_own_session wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$BENCH/wrk/$script.lua" \
+    "$target" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed for $label"; }
+  peak=""
+  [[ -z "$pid" ]] || peak=$(rss_kb "$pid" VmHWM)
+  if [[ -n "$hist_before" ]]; then
+    hist_after=$(server_histogram)
+    read -r sp50 sp99 < <(server_percentiles "$hist_before" "$hist_after")
+  fi
+  line=$(grep '^RESULT ' "$out" | tail -n1) || { cat "$out" >&2; die "no RESULT line from $script.lua"; }
+  {
+    echo "## $label (machine busy before run: ${busy}%, load $(loadavg), peak RSS $(mb "$peak") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms)"
+    grep -v '^RESULT ' "$out"
+    echo "$line"
+    echo
+  } >> "$RAW_LOG"
+  local rps p50 p99 non2xx statuses
+  rps=$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<<"$line")
+  p50=$(sed -n 's/.* p50_ms=\([^ ]*\).*/\1/p' <<<"$line")
+  p99=$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<<"$line")
+  non2xx=$(sed -n 's/.* non2xx=\([^ ]*\).*/\1/p' <<<"$line")
+  statuses=$(sed -n 's/.* statuses=\([^ ]*\).*/\1/p' <<<"$line")
+  log "$(printf '%-15s %9.0f req/s  p50 %6.2f ms  p99 %7.2f ms (server p99 <= %s)  %s  (busy before: %s%%)' \
+         "$label" "$rps" "$p50" "$p99" "$sp99" "$statuses" "$busy")"
+  ALL_RPS[$label]="${ALL_RPS[$label]:-}${ALL_RPS[$label]:+, }$(printf '%.0f (p99 %.1f)' "$rps" "$p99")"
+  if [[ -z "${RPS[$label]:-}" ]] || awk -v a="$rps" -v b="${RPS[$label]}" 'BEGIN {exit !(a > b)}'; then
+    RPS[$label]=$rps P50[$label]=$p50 P99[$label]=$p99 NON2XX[$label]=$non2xx
+    STATUSES[$label]=$statuses SP99[$label]=$sp99
+  fi
+  if [[ -n "$peak" ]] && { [[ -z "${PEAK[$label]:-}" ]] || (( peak > PEAK[$label] )); }; then
+    PEAK[$label]=$peak
+  fi
+}
+
+# Creates SEED tasks with post.lua (each wrk thread stops after its share) and sets
+# ID_MIN/ID_MAX from the ids in the Location headers.
+seed_tasks() {
+  ID_MIN="" ID_MAX=""
+  local created=0 out line
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    (( created < SEED )) || break
+    out="$WORK/seed.out"
+    BENCH_TOKEN="$TOKEN" BENCH_SEED_COUNT=$(( SEED - created )) BENCH_THREADS="$THREADS" \
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/wrk/post.lua" "$BASE_URL" > "$out" 2>&1 \
+      || { cat "$out" >&2; die "seeding failed"; }
+    line=$(grep '^CREATED ' "$out") || { cat "$out" >&2; die "seeding printed no CREATED line"; }
+    local n lo hi
+    n=$(sed -n 's/.*count=\([0-9]*\).*/\1/p' <<<"$line")
+    lo=$(sed -n 's/.*id_min=\([0-9]*\).*/\1/p' <<<"$line")
+    hi=$(sed -n 's/.*id_max=\([0-9]*\).*/\1/p' <<<"$line")
+    [[ -n "$lo" && -n "$hi" ]] || { cat "$out" >&2; die "seeding created no task: is the server up, and is the token accepted? (wrk output above)"; }
+    created=$(( created + n ))
+    [[ -n "$ID_MIN" ]] && (( ID_MIN < lo )) || ID_MIN=$lo
+    [[ -n "$ID_MAX" ]] && (( ID_MAX > hi )) || ID_MAX=$hi
+  done
+  (( created > 0 )) || die "seeding created no task"
+  log "seeded $created tasks, ids $ID_MIN..$ID_MAX"
+}
+
+# --- PostgreSQL ceiling -------------------------------------------------------------------
+
+declare -A PG_TPS PG_P50 PG_P99 PG_ALL
+PG_RAN=""
+declare -A PGBENCH_FOR=([get_by_id]=get_by_id [put]=update [post]=insert [list]=list_100)
+
+run_pgbench_ceiling() {
+  local dir="$BENCH/pgbench" db_url secs
+  [[ -d "$dir" ]] || { log "no bench/pgbench/: skipping the database ceiling"; return; }
+  command -v pgbench >/dev/null || { log "pgbench not installed: skipping the database ceiling"; return; }
+  # A separate database, so setup.sql (which truncates) never touches the appliance's tasks.
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres pgbench_ceiling
+  db_url="postgresql://postgres@127.0.0.1:$PG_PORT/pgbench_ceiling"
+  psql -q -X -v ON_ERROR_STOP=1 -d "$db_url" -f "$dir/setup.sql" > "$WORK/pgbench-setup.log" 2>&1 \
+    || { cat "$WORK/pgbench-setup.log" >&2; die "bench/pgbench/setup.sql failed"; }
+  secs=$(duration_seconds "$DURATION")
+  local round s file
+  for round in $(seq 1 "$REPEAT"); do
+    for s in $SCENARIOS; do
+      file="${PGBENCH_FOR[$s]:-}"
+      [[ -n "$file" && -f "$dir/$file.sql" ]] || continue
+      run_pgbench_once "$s" "$dir/$file.sql" "$db_url" "$secs"
+    done
+  done
+}
+
+run_pgbench_once() {
+  local label=$1 file=$2 db_url=$3 secs=$4 busy out="$WORK/pgbench.out" tps p50 p99
+  busy=$(busy_before_run)
+  rm -f "$WORK"/pgblog*
+  # -M prepared: the store prepares its statements too. -l logs each transaction's latency
+  # so p50/p99 come from the same kind of distribution as wrk's.
+  in_own_session pgbench -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "$secs" -f "$file" \
+    -l --log-prefix="$WORK/pgblog" "$db_url" > "$out" 2>&1 \
+    || { cat "$out" >&2; die "pgbench failed on $file"; }
+  tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | tail -n1)
+  read -r p50 p99 < <(cat "$WORK"/pgblog* | awk '{print $3}' | sort -n |
+    awk '{v[NR] = $1} END {if (NR) printf "%.3f %.3f\n", v[int(NR*0.5)+1]/1000, v[int(NR*0.99)+1]/1000; else print "n/a n/a"}')
+  {
+    echo "## pgbench $(basename "$file") (machine busy before run: ${busy}%, load $(loadavg))"
+    cat "$out"
+    echo "p50_ms=$p50 p99_ms=$p99"
+    echo
+  } >> "$RAW_LOG"
+  log "$(printf 'pgbench %-13s %9.0f tps    p50 %6s ms  p99 %7s ms  (busy before: %s%%)' \
+         "$(basename "$file" .sql)" "$tps" "$p50" "$p99" "$busy")"
+  PG_RAN=1
+  PG_ALL[$label]="${PG_ALL[$label]:-}${PG_ALL[$label]:+, }$(printf '%.0f (p99 %s)' "$tps" "$p99")"
+  if [[ -z "${PG_TPS[$label]:-}" ]] || awk -v a="$tps" -v b="${PG_TPS[$label]}" 'BEGIN {exit !(a > b)}'; then
+    PG_TPS[$label]=$tps PG_P50[$label]=$p50 PG_P99[$label]=$p99
+  fi
+}
+
+# --- main -----------------------------------------------------------------------------
+
+PG_URL="" PG_PORT="" PGBIN=""
+IDLE_RSS="" BASE_URL="" RSS_PID=""
+LOAD_BEFORE=$(loadavg)
+
+if [[ -z "$URL" ]]; then
+  if [[ "$STORE" == postgres ]]; then
+    [[ -f "$BUILD_DIR/lib/appliance/plugins/storage_postgres.so" ]] \
+      || die "$BUILD_DIR/lib/appliance/plugins/storage_postgres.so not found: build the storage_postgres target"
+    PG_STATE="$WORK/pg.state"
+    log "starting a throwaway PostgreSQL cluster (fsync on)"
+    PG_URL=$("$REPO/scripts/pg-test-cluster.sh" start "$PG_STATE")
+    PG_PORT=$(sed -n 's/^PORT=//p' "$PG_STATE")
+    PGBIN=$(sed -n 's/^PGBIN=//p' "$PG_STATE")
+  fi
+  write_config
+  # Start-up time to ready: the first start creates the database (migrations); later ones open it.
+  for i in $(seq 1 "$STARTUP_RUNS"); do
+    start_server
+    (( i == STARTUP_RUNS )) || stop_server
+  done
+  log "start-up to ready: ${STARTUP_MS[*]} ms (first with an empty database)"
+  sleep 1
+  IDLE_RSS=$(rss_kb "$SERVER_PID" VmRSS)
+  log "idle RSS: $(mb "$IDLE_RSS") MB"
+  BASE_URL="http://127.0.0.1:$APP_PORT"
+  METRICS_URL="http://127.0.0.1:$METRICS_PORT/metrics"
+  RSS_PID=$SERVER_PID
+else
+  [[ "$URL" =~ ^https?://(127\.0\.0\.1|localhost|\[::1\])(:|/|$) ]] \
+    || log "warning: $URL is not on this machine; the numbers include the network"
+  [[ -n "$TOKEN_ARG" ]] || log "warning: no --token (or TOKEN): /tasks will answer 401 if auth is on"
+  TOKEN=$TOKEN_ARG
+  BASE_URL=${URL%/}
+  RSS_PID=$PID_ARG
+  [[ -z "$RSS_PID" ]] || IDLE_RSS=$(rss_kb "$RSS_PID" VmRSS)
+fi
+
+seed_tasks
+if [[ -n "$PG_URL" ]]; then
+  # Planner statistics for the seeded rows, as autovacuum would take within a minute and as
+  # bench/pgbench/setup.sql does for the ceiling. Without them the first minute's plans
+  # assume an empty table (GET /tasks then sorts the whole table instead of reading the
+  # primary key backwards).
+  psql -X -q -d "$PG_URL" -c 'ANALYZE tasks' || die "ANALYZE tasks failed"
+fi
+
+TRIVIAL_URL=""
+if (( RUN_TRIVIAL )); then
+  trivial_bin="$BUILD_DIR/bin/bench_trivial_server"
+  if [[ -x "$trivial_bin" ]]; then
+    setsid "$trivial_bin" --listen 127.0.0.1:0 --threads 64 > "$WORK/trivial.out" 2>&1 &
+    TRIVIAL_PID=$!
+    for i in $(seq 1 100); do
+      TRIVIAL_URL=$(sed -n 's/^listening on /http:\/\//p' "$WORK/trivial.out")
+      [[ -z "$TRIVIAL_URL" ]] || break
+      sleep 0.05
+    done
+    [[ -n "$TRIVIAL_URL" ]] || { cat "$WORK/trivial.out" >&2; die "bench_trivial_server did not start"; }
+  else
+    log "no $trivial_bin (build target bench_trivial_server): skipping the HTTP ceiling"
+  fi
+fi
+
+log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $REPEAT round(s), against $BASE_URL"
+for round in $(seq 1 "$REPEAT"); do
+  log "round $round/$REPEAT"
+  # The ceiling runs the get_by_id script too (it answers every path), so wrk does the same
+  # Lua and parsing work per request as in the real scenario.
+  [[ -z "$TRIVIAL_URL" ]] || run_wrk trivial_ceiling get_by_id "$TRIVIAL_URL" "$TRIVIAL_PID"
+  for s in $SCENARIOS; do
+    run_wrk "$s" "$s" "$BASE_URL" "$RSS_PID"
+  done
+done
+
+PEAK_ALL=""
+[[ -z "$RSS_PID" ]] || PEAK_ALL=$(for s in $SCENARIOS; do echo "${PEAK[$s]:-0}"; done | sort -n | tail -n1)
+
+if [[ "$STORE" == postgres && -z "$URL" && $RUN_PGBENCH -eq 1 ]]; then
+  run_pgbench_ceiling
+fi
+LOAD_AFTER=$(loadavg)
+
+# --- report ---------------------------------------------------------------------------
+
+fmt_row() {  # label
+  local s=$1 pct="" pg="${PG_TPS[$1]:-}"
+  [[ -z "$pg" ]] || pct=$(awk -v a="${RPS[$s]}" -v b="$pg" 'BEGIN {printf "%.0f%%", 100 * a / b}')
+  printf '| %s | %.0f | %s | %.2f | %.2f | %s | %s | %s | %s | %s |\n' \
+    "$s" "${RPS[$s]}" "${ALL_RPS[$s]}" "${P50[$s]}" "${P99[$s]}" "${SP99[$s]:-n/a}" \
+    "${NON2XX[$s]}" "${STATUSES[$s]}" "$(mb "${PEAK[$s]:-}")" "${pg:+$(printf '%.0f' "$pg") ($pct)}"
+}
+
+report() {
+  local commit cpu
+  commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$REPO" diff --quiet HEAD 2>/dev/null || commit="$commit+uncommitted"
+  cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
+  echo "# Task API load test: $STORE, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "- Target: ${URL:-the appliance from $BUILD_DIR/bin, role api, started by bench/run.sh} (commit $commit)"
+  local sessions="wrk in its own session"
+  [[ -n "$URL" ]] || sessions="wrk, server${PG_URL:+ and PostgreSQL} each in its own session"
+  echo "- Machine: $(nproc) CPUs ($cpu), shared by wrk, the server${PG_URL:+, PostgreSQL} and anything else running; load average before $LOAD_BEFORE, after $LOAD_AFTER; kernel autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a) ($sessions)"
+  echo "- wrk: \`-t$THREADS -c$CONNECTIONS -d$DURATION --latency\`, best of $REPEAT run(s) per scenario (all runs listed); $SEED tasks seeded, ids ${ID_MIN}..${ID_MAX}"
+  if [[ -z "$URL" ]]; then
+    if [[ "$STORE" == sqlite ]]; then
+      echo "- Store: SQLite, WAL, \`synchronous: full\` (fsync on every commit, group commit)"
+    else
+      echo "- Store: PostgreSQL $(psql -X -At -d "$PG_URL" -c 'show server_version' 2>/dev/null) throwaway cluster, fsync on, synchronous_commit on (defaults)"
+    fi
+    echo "- Start-up to ready (spawn to first 200 from /readyz): ${STARTUP_MS[*]} ms (first run with an empty database)"
+  fi
+  echo "- Idle RSS: $(mb "$IDLE_RSS") MB; peak RSS over all scenarios (VmHWM): $(mb "$PEAK_ALL") MB"
+  echo
+  echo "| scenario | req/s (best) | all runs (req/s, wrk p99 ms) | p50 ms | p99 ms | server p99 ms | non-2xx | statuses | peak RSS MB | pgbench tps (API %) |"
+  echo "|---|---:|---|---:|---:|---:|---:|---|---:|---|"
+  [[ -z "${RPS[trivial_ceiling]:-}" ]] || fmt_row trivial_ceiling
+  for s in $SCENARIOS; do fmt_row "$s"; done
+  if [[ -n "$PG_RAN" ]]; then
+    echo
+    echo "pgbench (\`-n -M prepared -c$CONNECTIONS -j$THREADS\`, bench/pgbench/*.sql, 10000 rows):"
+    echo
+    echo "| statement | tps (best) | all runs (tps, p99 ms) | p50 ms | p99 ms |"
+    echo "|---|---:|---|---:|---:|"
+    for s in $SCENARIOS; do
+      [[ -n "${PG_TPS[$s]:-}" ]] || continue
+      printf '| %s (%s.sql) | %.0f | %s | %s | %s |\n' "$s" "${PGBENCH_FOR[$s]}" "${PG_TPS[$s]}" \
+        "${PG_ALL[$s]}" "${PG_P50[$s]}" "${PG_P99[$s]}"
+    done
+  fi
+  echo
+  echo "trivial_ceiling = bench_trivial_server (Poco HTTPServer, 64 threads, keep-alive, constant"
+  echo "JSON) loaded with get_by_id.lua; peak RSS for it is the trivial server's. p50/p99 are"
+  echo "wrk's (client side: they include waiting for a CPU); \"server p99\" is the upper bound of"
+  echo "the http_request_duration_seconds bucket holding the 99th percentile of the same run,"
+  echo "measured inside the server (from its /metrics)."
+  echo
+  echo "<details><summary>Raw runs</summary>"
+  echo
+  echo '```'
+  cat "$RAW_LOG"
+  echo '```'
+  echo
+  echo "</details>"
+}
+
+if [[ -z "$OUT" ]]; then
+  mkdir -p "$BENCH/results"
+  OUT="$BENCH/results/$(date -u +%Y-%m-%d)-$STORE.md"
+  n=2
+  while [[ -e "$OUT" ]]; do OUT="$BENCH/results/$(date -u +%Y-%m-%d)-$STORE-$n.md"; n=$((n + 1)); done
+fi
+report > "$OUT"
+echo
+sed -n '1,/^trivial_ceiling = /p' "$OUT" | sed '$d'
+echo "Written to ${OUT#"$REPO"/}"
