@@ -43,6 +43,7 @@ Result<SqliteConfig> parseConfig(const ConfigNode& section) {
   config.synchronous =
       toSynchronous(reader.oneOf("synchronous", "full", {"off", "normal", "full", "extra"}));
   config.readers = static_cast<int>(reader.integer("readers", config.readers, 1, 64));
+  config.cache_kib = reader.integer("cache_kib", config.cache_kib, 64, 1024 * 1024);
   ConfigNode journal = reader.node("journal_mode");
   if (!journal.isMissing()) {
     reader.error(journal,

@@ -26,6 +26,10 @@ struct SqliteConfig {
   std::chrono::milliseconds busy_timeout{5000};
   Synchronous synchronous = Synchronous::kFull;
   int readers = 4;  // read-only connections in the pool
+  // Page cache per connection (PRAGMA cache_size), in KiB. SQLite's default is 2 MiB; with a
+  // writer and four readers that is most of the process's memory under load, while the OS page
+  // cache already holds the file.
+  std::int64_t cache_kib = 512;
 };
 
 // Parses the `storage_sqlite` section; every error is "file:line: key: what (how to fix)".

@@ -69,6 +69,11 @@ const char* synchronousPragma(Synchronous mode) {
   return "PRAGMA synchronous = FULL";
 }
 
+// A negative cache_size is in KiB rather than pages.
+std::string cacheSizePragma(std::int64_t kib) {
+  return "PRAGMA cache_size = -" + std::to_string(kib);
+}
+
 Status enableWal(Connection& db, const std::string& path) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db.handle(), "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
@@ -107,6 +112,7 @@ StoreOptions StoreOptions::from(const SqliteConfig& config, std::string path) {
   options.busy_timeout = config.busy_timeout;
   options.synchronous = config.synchronous;
   options.readers = config.readers;
+  options.cache_kib = config.cache_kib;
   return options;
 }
 
@@ -226,6 +232,7 @@ Status SqliteTaskStore::openWriter() {
   status = enableWal(db, path);
   if (status.isOk())
     status = db.exec(synchronousPragma(options_.synchronous), "setting synchronous");
+  if (status.isOk()) status = db.exec(cacheSizePragma(options_.cache_kib), "setting cache_size");
   // Keeps the WAL file from staying large after a burst (it is truncated at checkpoints).
   if (status.isOk())
     status = db.exec("PRAGMA journal_size_limit = 67108864", "setting the WAL limit");
@@ -253,6 +260,12 @@ Status SqliteTaskStore::open() {
       std::lock_guard lock(queue_mutex_);
       writer_.reset();
       return reader.status();
+    }
+    Status cache = reader.value()->exec(cacheSizePragma(options_.cache_kib), "setting cache_size");
+    if (!cache.isOk()) {
+      std::lock_guard lock(queue_mutex_);
+      writer_.reset();
+      return cache;
     }
     readers.push_back(std::move(reader).value());
   }

@@ -39,7 +39,8 @@ struct StoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   Synchronous synchronous = Synchronous::kFull;
   int readers = 4;
-  std::size_t max_batch = 64;  // requests per group commit
+  std::int64_t cache_kib = 512;  // page cache per connection
+  std::size_t max_batch = 64;    // requests per group commit
 
   static StoreOptions from(const SqliteConfig& config, std::string path);
 };

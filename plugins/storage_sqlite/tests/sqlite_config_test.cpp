@@ -22,17 +22,19 @@ TEST(SqliteConfig, DefaultsWhenTheSectionIsAbsent) {
   EXPECT_EQ(config->busy_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(config->synchronous, Synchronous::kFull);
   EXPECT_EQ(config->readers, 4);
+  EXPECT_EQ(config->cache_kib, 512);
 }
 
 TEST(SqliteConfig, ReadsEveryKey) {
   Result<SqliteConfig> config = parseConfig(
       section("storage_sqlite:\n  path: /var/lib/appliance/tasks.db\n  busy_timeout: 250ms\n"
-              "  synchronous: normal\n  readers: 8\n"));
+              "  synchronous: normal\n  readers: 8\n  cache_kib: 4096\n"));
   ASSERT_TRUE(config.isOk()) << config.status().message();
   EXPECT_EQ(config->path, "/var/lib/appliance/tasks.db");
   EXPECT_EQ(config->busy_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(config->synchronous, Synchronous::kNormal);
   EXPECT_EQ(config->readers, 8);
+  EXPECT_EQ(config->cache_kib, 4096);
 }
 
 TEST(SqliteConfig, DefaultPathIsUnderTheDataFolder) {
@@ -68,6 +70,7 @@ TEST(SqliteConfig, SynchronousMustBeAKnownMode) {
 TEST(SqliteConfig, ReadersMustBeInRange) {
   EXPECT_FALSE(parseConfig(section("storage_sqlite:\n  readers: 0\n")).isOk());
   EXPECT_FALSE(parseConfig(section("storage_sqlite:\n  readers: 65\n")).isOk());
+  EXPECT_FALSE(parseConfig(section("storage_sqlite:\n  cache_kib: 1\n")).isOk());
   EXPECT_FALSE(parseConfig(section("storage_sqlite:\n  readers: many\n")).isOk());
   EXPECT_TRUE(parseConfig(section("storage_sqlite:\n  readers: 1\n")).isOk());
 }
