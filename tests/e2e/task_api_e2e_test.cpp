@@ -422,6 +422,30 @@ TEST(StartupErrors, CheckConfigAcceptsShippedLocalEnvironment) {
   EXPECT_THAT(r.out, HasSubstr("task_api"));
 }
 
+TEST(StartupErrors, CheckConfigAcceptsShippedDevAndProdEnvironments) {
+  TempDir dir;
+  const std::map<std::string, std::string> env = {
+      {"DATABASE_URL", "postgresql://app@db.internal:5432/tasks"},
+      {"APPLIANCE_DB_PASSWORD_FILE", dir.write("password", "s3cret-db-password\n")},
+      {"APPLIANCE_TOKENS_FILE", dir.write("tokens", "token-0123456789abcdef\n")},
+      {"APPLIANCE_DB_CA_FILE", dir.write("rds-ca.pem", "-----BEGIN CERTIFICATE-----\n")},
+      {"APPLIANCE_DATA_DIR", dir.file("data")}};
+  for (const std::string name : {"dev", "prod"}) {
+    auto r = appliance::test::runCommand(
+        {appliance::test::applianceBinary(), "--env=" + name, "--role=api", "--check-config"}, env);
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_THAT(r.out, HasSubstr("storage_postgres")) << name;
+    EXPECT_THAT(r.out + r.err, testing::Not(HasSubstr("s3cret-db-password"))) << name;
+  }
+  auto missing = appliance::test::runCommand(
+      {appliance::test::applianceBinary(), "--env=prod", "--role=api", "--check-config"},
+      {{"DATABASE_URL", ""}, {"APPLIANCE_TOKENS_FILE", env.at("APPLIANCE_TOKENS_FILE")},
+       {"APPLIANCE_DB_PASSWORD_FILE", env.at("APPLIANCE_DB_PASSWORD_FILE")},
+       {"APPLIANCE_DB_CA_FILE", env.at("APPLIANCE_DB_CA_FILE")}});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("storage_postgres.url: is required"));
+}
+
 TEST(StartupErrors, PortInUseFailsWithAddress) {
   TempDir dir;
   Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
