@@ -439,7 +439,8 @@ TEST(StartupErrors, CheckConfigAcceptsShippedDevAndProdEnvironments) {
   }
   auto missing = appliance::test::runCommand(
       {appliance::test::applianceBinary(), "--env=prod", "--role=api", "--check-config"},
-      {{"DATABASE_URL", ""}, {"APPLIANCE_TOKENS_FILE", env.at("APPLIANCE_TOKENS_FILE")},
+      {{"DATABASE_URL", ""},
+       {"APPLIANCE_TOKENS_FILE", env.at("APPLIANCE_TOKENS_FILE")},
        {"APPLIANCE_DB_PASSWORD_FILE", env.at("APPLIANCE_DB_PASSWORD_FILE")},
        {"APPLIANCE_DB_CA_FILE", env.at("APPLIANCE_DB_CA_FILE")}});
   EXPECT_EQ(missing.exit_code, 2);
