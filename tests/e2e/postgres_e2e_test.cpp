@@ -2,62 +2,29 @@
 // are), and the database going away under load.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "e2e_support.h"
 #include "harness/harness.h"
 
 using appliance::test::ApplianceProcess;
+using appliance::test::createDatabase;
 using appliance::test::http;
 using appliance::test::HttpResult;
+using appliance::test::isoTimestamp;
+using appliance::test::nowMicros;
+using appliance::test::postgresUrl;
 using appliance::test::TempDir;
 
 namespace {
 
 const std::string kToken = "pg-e2e-token-0123456789abcdef";
-
-std::string readUrl(const std::string& state_file) {
-  std::ifstream in(state_file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("URL=", 0) == 0) return line.substr(4);
-  }
-  return "";
-}
-
-std::string freshDatabase(const std::string& admin_url) {
-  static std::atomic<int> counter{0};
-  const std::string name = "pge2e_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  PGconn* conn = PQconnectdb(admin_url.c_str());
-  EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PQclear(PQexec(conn, ("CREATE DATABASE " + name).c_str()));
-  PQfinish(conn);
-  return admin_url.substr(0, admin_url.rfind('/') + 1) + name;
-}
-
-std::string iso(std::int64_t micros) {
-  const std::time_t secs = micros / 1'000'000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(micros % 1'000'000));
-  return buf;
-}
-
-std::int64_t nowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string idOf(const std::string& json) {
   const auto p = json.find("\"id\":");
@@ -99,11 +66,6 @@ struct Node {
   std::unique_ptr<ApplianceProcess> process;
 };
 
-std::string stateFile() {
-  const char* env = std::getenv("APPLIANCE_TEST_PG_STATE");
-  return env && *env ? env : APPLIANCE_TEST_PG_STATE_DEFAULT;
-}
-
 }  // namespace
 
 // Two processes (two pools, like two pods) receive interleaved out-of-order PUTs and DELETEs
@@ -111,9 +73,9 @@ std::string stateFile() {
 // timestamp; a task is gone only if one of its deletes was accepted (a delete is final: newer
 // updates then get 404), and it must be gone when its highest-timestamp write is a delete.
 TEST(PostgresMultiProcess, RacingOutOfOrderWritesEndAtTheHighestTimestamp) {
-  const std::string admin = readUrl(stateFile());
+  const std::string admin = postgresUrl(appliance::test::postgresStateFile());
   ASSERT_FALSE(admin.empty()) << "postgres fixture is not up";
-  const std::string url = freshDatabase(admin);
+  const std::string url = createDatabase(admin);
   TempDir dir;
   std::filesystem::create_directories(dir.file("a-data"));
   std::filesystem::create_directories(dir.file("b-data"));
@@ -135,7 +97,7 @@ TEST(PostgresMultiProcess, RacingOutOfOrderWritesEndAtTheHighestTimestamp) {
     auto created = a.call("POST", "/tasks",
                           R"({"title":"race-)" + std::to_string(t) +
                               R"(","content":"c","due_date":"2030-01-01","request_timestamp":")" +
-                              iso(base) + "\"}");
+                              isoTimestamp(base) + "\"}");
     ASSERT_EQ(created.status, 201) << created.body;
     const std::string id = idOf(created.body);
     std::vector<std::int64_t> stamps;
@@ -159,10 +121,11 @@ TEST(PostgresMultiProcess, RacingOutOfOrderWritesEndAtTheHighestTimestamp) {
       for (std::size_t i = next++; i < writes.size(); i = next++) {
         const Write& w = writes[i];
         HttpResult r =
-            w.is_delete ? node.call("DELETE", "/tasks/" + w.id + "?request_timestamp=" + iso(w.ts))
-                        : node.call("PUT", "/tasks/" + w.id,
-                                    R"({"title":"v)" + std::to_string(w.ts) +
-                                        R"(","request_timestamp":")" + iso(w.ts) + "\"}");
+            w.is_delete
+                ? node.call("DELETE", "/tasks/" + w.id + "?request_timestamp=" + isoTimestamp(w.ts))
+                : node.call("PUT", "/tasks/" + w.id,
+                            R"({"title":"v)" + std::to_string(w.ts) + R"(","request_timestamp":")" +
+                                isoTimestamp(w.ts) + "\"}");
         // 404: an update newer than an accepted delete. Anything else is a failure.
         if (r.status != 200 && r.status != 409 && r.status != 404) ++unexpected;
         if (w.is_delete && r.status == 200) {
@@ -208,7 +171,7 @@ TEST(PostgresFaults, RestartUnderLoadLosesNoAcknowledgedWrite) {
     ~ClusterGuard() { appliance::test::runCommand({script, "stop", state}); }
   } guard{script, state};
   std::filesystem::create_directories(dir.file("n-data"));
-  Node node(dir, "n", readUrl(state));
+  Node node(dir, "n", postgresUrl(state));
   ASSERT_TRUE(node.process->waitReady(node.listen)) << node.process->output();
 
   std::mutex mutex;
@@ -224,7 +187,7 @@ TEST(PostgresFaults, RestartUnderLoadLosesNoAcknowledgedWrite) {
         auto r = node.call("POST", "/tasks",
                            R"({"title":"load-)" + std::to_string(n) +
                                R"(","content":"c","due_date":"2030-01-01","request_timestamp":")" +
-                               iso(nowMicros()) + "\"}");
+                               isoTimestamp(nowMicros()) + "\"}");
         std::lock_guard lock(mutex);
         statuses[r.status]++;
         if (r.status == 201) acknowledged.push_back(idOf(r.body));

@@ -5,19 +5,20 @@
 #include <Poco/Net/StreamSocket.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <atomic>
-#include <fstream>
 #include <random>
 #include <regex>
 #include <thread>
 
+#include "e2e_support.h"
 #include "harness/harness.h"
 
 using appliance::test::ApplianceProcess;
+using appliance::test::createDatabase;
 using appliance::test::http;
 using appliance::test::HttpResult;
+using appliance::test::isoNow;
 using appliance::test::TempDir;
 using testing::HasSubstr;
 
@@ -25,64 +26,10 @@ namespace {
 
 const std::string kToken = "e2e-token-0123456789abcdef";
 
-// The PostgreSQL URL of the throwaway cluster that CTest's `postgres` fixture started, or "".
-std::string postgresAdminUrl() {
-  const char* state = std::getenv("APPLIANCE_TEST_PG_STATE");
-  if (!state || !*state) state = APPLIANCE_TEST_PG_STATE_DEFAULT;
-  if (!*state) return "";
-  std::ifstream in(state);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("postgresql://", 0) == 0) return line;
-    if (line.rfind("URL=", 0) == 0) return line.substr(4);
-  }
-  return "";
-}
-
-// A fresh database per test, so list and count assertions see only this test's rows.
-std::string createDatabase(const std::string& admin_url) {
-  static std::atomic<int> counter{0};
-  const std::string name = "e2e_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  PGconn* conn = PQconnectdb(admin_url.c_str());
-  if (PQstatus(conn) != CONNECTION_OK) {
-    ADD_FAILURE() << "cannot connect to " << admin_url << ": " << PQerrorMessage(conn);
-    PQfinish(conn);
-    return "";
-  }
-  PGresult* r = PQexec(conn, ("CREATE DATABASE " + name).c_str());
-  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-  PQclear(r);
-  PQfinish(conn);
-  const std::size_t slash = admin_url.rfind('/');
-  std::string url = admin_url.substr(0, slash + 1) + name;
-  return url;
-}
-
-std::string isoNow(std::int64_t offset_us = 0) {
-  using namespace std::chrono;
-  const auto us =
-      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() + offset_us;
-  const std::time_t secs = us / 1'000'000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(us % 1'000'000));
-  return buf;
-}
-
 std::string taskBody(const std::string& title, const std::string& ts,
                      const std::string& due = "2030-01-31") {
   return R"({"title":")" + title + R"(","content":"body of )" + title + R"(","due_date":")" + due +
          R"(","request_timestamp":")" + ts + R"("})";
-}
-
-std::string field(const std::string& json, const std::string& name) {
-  std::smatch m;
-  const std::regex re("\"" + name + "\":(\"([^\"]*)\"|[^,}]+)");
-  if (!std::regex_search(json, m, re)) return "";
-  return m[2].matched ? m[2].str() : m[1].str();
 }
 
 class TaskApiE2E : public testing::TestWithParam<std::string> {
@@ -93,7 +40,7 @@ class TaskApiE2E : public testing::TestWithParam<std::string> {
     if (store_ == "sqlite") {
       store_config = "storage_sqlite: {path: " + dir_.file("tasks.db") + "}\n";
     } else {
-      const std::string admin = postgresAdminUrl();
+      const std::string admin = appliance::test::postgresUrl(appliance::test::postgresStateFile());
       ASSERT_FALSE(admin.empty())
           << "no URL in the postgres fixture's state file; is the fixture up?";
       pg_url_ = createDatabase(admin);
@@ -127,7 +74,7 @@ class TaskApiE2E : public testing::TestWithParam<std::string> {
   std::string create(const std::string& title, const std::string& ts) {
     auto r = call("POST", "/tasks", taskBody(title, ts));
     EXPECT_EQ(r.status, 201) << r.body;
-    return field(r.body, "id");
+    return appliance::test::jsonField(r.body, "id");
   }
 
   TempDir dir_;
@@ -145,8 +92,8 @@ TEST_P(TaskApiE2E, ProbesAndSeedHealthAreOpen) {
   EXPECT_EQ(http(listen_, "GET", "/readyz").status, 200);
   auto health = http(listen_, "GET", "/health");
   EXPECT_EQ(health.status, 200);
-  EXPECT_EQ(field(health.body, "status"), "healthy");
-  EXPECT_FALSE(field(health.body, "timestamp").empty());
+  EXPECT_EQ(appliance::test::jsonField(health.body, "status"), "healthy");
+  EXPECT_FALSE(appliance::test::jsonField(health.body, "timestamp").empty());
   EXPECT_EQ(http(listen_, "GET", "/openapi.json").status, 200);
 }
 
@@ -168,20 +115,20 @@ TEST_P(TaskApiE2E, EveryTaskRouteRequiresAuth) {
 TEST_P(TaskApiE2E, CreateReadUpdateDeleteRoundTrip) {
   auto created = call("POST", "/tasks", taskBody("Write docs", isoNow()));
   ASSERT_EQ(created.status, 201) << created.body;
-  const std::string id = field(created.body, "id");
+  const std::string id = appliance::test::jsonField(created.body, "id");
   EXPECT_EQ(created.header("location"), "/tasks/" + id);
-  EXPECT_EQ(field(created.body, "done"), "false");
-  EXPECT_EQ(field(created.body, "due_date"), "2030-01-31");
+  EXPECT_EQ(appliance::test::jsonField(created.body, "done"), "false");
+  EXPECT_EQ(appliance::test::jsonField(created.body, "due_date"), "2030-01-31");
 
   auto got = call("GET", "/tasks/" + id);
   EXPECT_EQ(got.status, 200);
-  EXPECT_EQ(field(got.body, "title"), "Write docs");
+  EXPECT_EQ(appliance::test::jsonField(got.body, "title"), "Write docs");
 
   auto updated =
       call("PUT", "/tasks/" + id, R"({"done":true,"request_timestamp":")" + isoNow(1000) + "\"}");
   EXPECT_EQ(updated.status, 200) << updated.body;
-  EXPECT_EQ(field(updated.body, "done"), "true");
-  EXPECT_EQ(field(updated.body, "title"), "Write docs");
+  EXPECT_EQ(appliance::test::jsonField(updated.body, "done"), "true");
+  EXPECT_EQ(appliance::test::jsonField(updated.body, "title"), "Write docs");
 
   auto list = call("GET", "/tasks");
   EXPECT_EQ(list.status, 200);
@@ -234,7 +181,7 @@ TEST_P(TaskApiE2E, StaleUpdateChangesNothing) {
   auto equal =
       call("PUT", "/tasks/" + id, R"({"title":"same","request_timestamp":")" + newer + "\"}");
   EXPECT_EQ(equal.status, 409);
-  EXPECT_EQ(field(call("GET", "/tasks/" + id).body, "title"), "new");
+  EXPECT_EQ(appliance::test::jsonField(call("GET", "/tasks/" + id).body, "title"), "new");
 }
 
 TEST_P(TaskApiE2E, StaleRequestAfterDeleteNeverResurrects) {
@@ -287,7 +234,8 @@ TEST_P(TaskApiE2E, ConcurrentOutOfOrderPutsEndAtHighestTimestamp) {
   EXPECT_GT(ok.load(), 0);
   EXPECT_EQ(ok.load() + conflict.load(), kThreads * kPerThread);
   const std::int64_t highest = *std::max_element(offsets.begin(), offsets.end());
-  EXPECT_EQ(field(call("GET", "/tasks/" + id).body, "title"), "v" + std::to_string(highest));
+  EXPECT_EQ(appliance::test::jsonField(call("GET", "/tasks/" + id).body, "title"),
+            "v" + std::to_string(highest));
 }
 
 TEST_P(TaskApiE2E, PaginationFollowsLinkHeader) {
@@ -343,7 +291,7 @@ TEST_P(TaskApiE2E, AcknowledgedWritesSurviveRestart) {
   start();
   auto r = call("GET", "/tasks/" + id);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(field(r.body, "title"), "durable");
+  EXPECT_EQ(appliance::test::jsonField(r.body, "title"), "durable");
 }
 
 // Requests in flight when SIGTERM arrives complete; the process then exits 0.
