@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <tuple>
+
 #include "appliance/time.h"
 
 using appliance::formatTimestamp;
@@ -36,6 +39,20 @@ TEST(Timestamp, FormatsRoundTrip) {
     auto ts = parseTimestamp(text);
     ASSERT_TRUE(ts) << text;
     EXPECT_EQ(formatTimestamp(*ts), text);
+  }
+}
+
+TEST(Dates, FormatsDayCountsAndRoundTrips) {
+  std::string out;
+  appliance::appendDate(out, 0);
+  EXPECT_EQ(out, "1970-01-01");
+  for (const auto& [y, m, d] :
+       {std::tuple{2024, 2u, 29u}, {1969, 12u, 31u}, {9999, 12u, 31u}, {2000, 3u, 1u}}) {
+    std::string text;
+    appliance::appendDate(text, appliance::daysFromCivil(y, m, d));
+    char expected[16];
+    std::snprintf(expected, sizeof expected, "%04d-%02u-%02u", y, m, d);
+    EXPECT_EQ(text, expected);
   }
 }
 

@@ -1,6 +1,5 @@
 #include "pg_codec.h"
 
-#include <cstdio>
 #include <cstring>
 
 namespace appliance::plugins::storage_postgres {
@@ -104,20 +103,11 @@ std::string readText(const PGresult* result, int row, int column) {
                      static_cast<std::size_t>(PQgetlength(result, row, column)));
 }
 
-std::string formatDate(std::int64_t z) {
-  // Howard Hinnant's civil_from_days.
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
-  return buffer;
+std::string formatDate(std::int64_t days_since_unix_epoch) {
+  std::string out;
+  out.reserve(10);
+  appendDate(out, days_since_unix_epoch);
+  return out;
 }
 
 Result<Task> readTask(const PGresult* result, int row, int c) {

@@ -30,4 +30,7 @@ bool isValidDate(std::string_view text);
 // Days since 1970-01-01 for a valid civil date (proleptic Gregorian).
 std::int64_t daysFromCivil(int year, unsigned month, unsigned day);
 
+// "YYYY-MM-DD" for a day count since 1970-01-01 (years 0..9999).
+void appendDate(std::string& out, std::int64_t days_since_epoch);
+
 }  // namespace appliance

@@ -104,6 +104,51 @@ Result<Timestamp> parseTimestamp(std::string_view s) {
   return toTimestamp(seconds, micros);
 }
 
+namespace {
+
+struct CivilDate {
+  std::int64_t year;
+  unsigned month;
+  unsigned day;
+};
+
+// Howard Hinnant's civil_from_days.
+CivilDate civilFromDays(std::int64_t days) {
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+void putDigits(char* p, std::int64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
+void putDate(char* buf, std::int64_t days) {
+  const CivilDate date = civilFromDays(days);
+  putDigits(buf, date.year, 4);
+  buf[4] = '-';
+  putDigits(buf + 5, date.month, 2);
+  buf[7] = '-';
+  putDigits(buf + 8, date.day, 2);
+}
+
+}  // namespace
+
+void appendDate(std::string& out, std::int64_t days_since_epoch) {
+  char buf[10];
+  putDate(buf, days_since_epoch);
+  out.append(buf, sizeof buf);
+}
+
 void appendTimestamp(std::string& out, Timestamp ts) {
   std::int64_t seconds = ts / 1'000'000;
   std::int64_t micros = ts % 1'000'000;
@@ -117,39 +162,18 @@ void appendTimestamp(std::string& out, Timestamp ts) {
     rem += 86400;
     --days;
   }
-  // Howard Hinnant's civil_from_days.
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(days - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-
-  char buf[32];
-  auto put = [&](char* p, std::int64_t v, int width) {
-    for (int i = width - 1; i >= 0; --i) {
-      p[i] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-  };
-  put(buf, y, 4);
-  buf[4] = '-';
-  put(buf + 5, m, 2);
-  buf[7] = '-';
-  put(buf + 8, d, 2);
+  char buf[27];
+  putDate(buf, days);
   buf[10] = 'T';
-  put(buf + 11, rem / 3600, 2);
+  putDigits(buf + 11, rem / 3600, 2);
   buf[13] = ':';
-  put(buf + 14, rem / 60 % 60, 2);
+  putDigits(buf + 14, rem / 60 % 60, 2);
   buf[16] = ':';
-  put(buf + 17, rem % 60, 2);
+  putDigits(buf + 17, rem % 60, 2);
   buf[19] = '.';
-  put(buf + 20, micros, 6);
+  putDigits(buf + 20, micros, 6);
   buf[26] = 'Z';
-  out.append(buf, 27);
+  out.append(buf, sizeof buf);
 }
 
 std::string formatTimestamp(Timestamp ts) {
