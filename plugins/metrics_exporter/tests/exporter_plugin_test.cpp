@@ -1,4 +1,5 @@
 #include "exporter_plugin.h"
+#include "gunzip.h"
 
 #include <zlib.h>
 
@@ -33,25 +34,6 @@ std::string headerOf(const HttpResponse& response, std::string_view name) {
     }
   }
   return {};
-}
-
-std::string gunzip(const std::string& compressed) {
-  z_stream stream{};
-  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  std::string out;
-  char chunk[16384];
-  int result = Z_OK;
-  while (result == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(chunk);
-    stream.avail_out = sizeof chunk;
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(chunk, sizeof chunk - stream.avail_out);
-  }
-  EXPECT_EQ(result, Z_STREAM_END);
-  inflateEnd(&stream);
-  return out;
 }
 
 std::size_t countOccurrences(const std::string& text, const std::string& needle) {
