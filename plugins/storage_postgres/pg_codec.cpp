@@ -73,6 +73,28 @@ bool Params::date(std::string_view value) {
   return true;
 }
 
+void Params::int8Array(std::span<const std::int64_t> values, std::string& buffer) {
+  // ndim, has-nulls flag, element type, then per dimension its length and lower bound, then
+  // each element as (length, value).
+  buffer.resize(20 + 12 * values.size());
+  char* out = buffer.data();
+  const auto put32 = [&out](std::uint32_t v) {
+    putBigEndian(out, v, 4);
+    out += 4;
+  };
+  put32(1);
+  put32(0);
+  put32(kInt8Oid);
+  put32(static_cast<std::uint32_t>(values.size()));
+  put32(1);
+  for (std::int64_t value : values) {
+    put32(8);
+    putBigEndian(out, static_cast<std::uint64_t>(value), 8);
+    out += 8;
+  }
+  text(buffer);
+}
+
 void Params::null() {
   values_[count_] = nullptr;
   lengths_[count_] = 0;

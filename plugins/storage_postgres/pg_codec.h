@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,8 @@ class Params {
   // "YYYY-MM-DD"; false (and a NULL is sent) when it is not a real calendar date.
   bool date(std::string_view value);
   void null();
+  // int8[] in the binary array format, encoded into `buffer`, which must outlive the call.
+  void int8Array(std::span<const std::int64_t> values, std::string& buffer);
 
   int count() const { return count_; }
   const char* const* values() const { return values_.data(); }

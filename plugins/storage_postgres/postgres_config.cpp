@@ -145,6 +145,8 @@ Result<PostgresConfig> parsePostgresConfig(const ConfigNode& section, const EnvL
                                           std::chrono::milliseconds(0), std::chrono::hours(1));
   config.write_batch_size =
       static_cast<int>(reader.integer("write_batch_size", config.write_batch_size, 1, 1000));
+  config.read_batch_size =
+      static_cast<int>(reader.integer("read_batch_size", config.read_batch_size, 1, 1000));
   config.application_name = reader.string("application_name", config.application_name);
   if (Status s = reader.finish(); !s.isOk()) return s;
   return config;

@@ -42,6 +42,7 @@ struct PostgresConfig {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds counts_max_age{5000};  // how stale counts() may be
   int write_batch_size = 64;  // writes committed together at most; 1 = no group commit
+  int read_batch_size = 64;   // GETs by id answered by one statement at most; 1 = unbatched
   std::string application_name = "appliance";
 };
 

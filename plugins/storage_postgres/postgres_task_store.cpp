@@ -21,8 +21,10 @@ constexpr auto kProbeAfter = std::chrono::seconds(5);
 constexpr auto kClientGrace = std::chrono::seconds(2);
 constexpr auto kMigrationLockWait = std::chrono::minutes(2);
 constexpr std::size_t kMaxListLimit = 10'000;
-// Writer threads, i.e. write batches in flight at once (each holds one pooled connection).
+// Writer and reader threads, i.e. write and read batches in flight at once (each holds one
+// pooled connection).
 constexpr int kMaxWriters = 2;
+constexpr int kMaxReaders = 2;
 
 // Outcome column of task_update / task_remove (see statements.cpp).
 constexpr std::int64_t kOutcomeNotFound = 1;
@@ -69,6 +71,11 @@ Status PostgresTaskStore::start() {
         std::make_unique<WriteBatcher>(pool_, metrics_, config_.statement_timeout + kClientGrace,
                                        kMaxWriters, config_.write_batch_size);
   }
+  if (config_.read_batch_size > 1 && !reader_) {
+    reader_ =
+        std::make_unique<ReadBatcher>(pool_, metrics_, config_.statement_timeout + kClientGrace,
+                                      kMaxReaders, config_.read_batch_size);
+  }
   logger_.info("connecting to PostgreSQL", {{"target", params_.description()}});
   Status first = connectAndMigrate();
   if (!first.isOk() && first.code() != StatusCode::kUnavailable &&
@@ -96,6 +103,7 @@ void PostgresTaskStore::stop() {
   wake_.notify_all();
   if (background_.joinable()) background_.join();
   if (writer_) writer_->stop();
+  if (reader_) reader_->stop();
   pool_.close();
   ready_ = false;
   std::lock_guard lock(state_mutex_);
@@ -261,6 +269,16 @@ Result<Task> PostgresTaskStore::create(const NewTask& task) {
 }
 
 Result<Task> PostgresTaskStore::get(std::int64_t id) {
+  if (reader_) {
+    if (!ready_) return notReady();
+    ReadOp op;
+    op.id = id;
+    reader_->submit(op);
+    if (!op.status.isOk()) return op.status;
+    last_success_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    if (op.row < 0) return notFound(id);
+    return readTask(op.rows->get(), op.row);
+  }
   Params params;
   params.int8(id);
   PgResult result;

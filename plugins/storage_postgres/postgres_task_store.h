@@ -7,8 +7,9 @@
 // Until the schema is in place every call returns kUnavailable.
 //
 // Every ordering rule is a single prepared statement (create: the per-title advisory lock and
-// the checked INSERT, pipelined). Reads borrow a pooled connection for one round trip;
-// writes go through the WriteBatcher, which commits concurrent writes together (one WAL
+// the checked INSERT, pipelined). GETs by id go through the ReadBatcher, which answers
+// concurrent GETs with one statement; lists and counts borrow a pooled connection for one
+// round trip; writes go through the WriteBatcher, which commits concurrent writes together (one WAL
 // flush) while each keeps its own outcome. A result is returned only after the commit.
 // Reads that fail because a connection was lost are retried once on a fresh connection;
 // writes are not (their outcome is unknown; the ordering rules make a client retry safe).
@@ -30,6 +31,7 @@
 #include "connection_pool.h"
 #include "db_metrics.h"
 #include "postgres_config.h"
+#include "read_batcher.h"
 #include "write_batcher.h"
 
 namespace appliance::plugins::storage_postgres {
@@ -50,6 +52,8 @@ class PostgresTaskStore final : public TaskStore {
   int schemaVersion() const { return schema_version_.load(); }
   // Writes waiting for a batch writer (tests; 0 when batching is off).
   std::size_t queuedWrites() const { return writer_ ? writer_->queued() : 0; }
+  // GETs waiting for a batch reader (tests; 0 when batching is off).
+  std::size_t queuedReads() const { return reader_ ? reader_->queued() : 0; }
 
   Result<Task> create(const NewTask& task) override;
   Result<Task> get(std::int64_t id) override;
@@ -78,6 +82,7 @@ class PostgresTaskStore final : public TaskStore {
   DbMetrics metrics_;
   ConnectionPool pool_;
   std::unique_ptr<WriteBatcher> writer_;  // null when write_batch_size is 1
+  std::unique_ptr<ReadBatcher> reader_;   // null when read_batch_size is 1
 
   std::atomic<bool> ready_{false};
   std::atomic<int> schema_version_{0};

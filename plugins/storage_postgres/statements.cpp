@@ -16,6 +16,10 @@ static_assert(kTitleLockSpace == 1952543595);
 
 const std::array<StatementDef, kStatementCount> kStatements = {{
     {"task_get", "SELECT " TASK_COLUMNS " FROM tasks WHERE id = $1 AND NOT deleted", 1, {kInt8Oid}},
+    {"task_get_many",
+     "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ANY($1) AND NOT deleted",
+     1,
+     {kInt8ArrayOid}},
     {"task_list",
      "SELECT " TASK_COLUMNS " FROM tasks "
      "WHERE NOT deleted AND id < $1 "

@@ -11,6 +11,7 @@ namespace appliance::plugins::storage_postgres {
 
 enum class Statement : int {
   kGet = 0,
+  kGetMany,  // read batches (read_batcher.h)
   kList,
   kCreateLock,
   kCreate,
@@ -22,10 +23,11 @@ enum class Statement : int {
   kCommit,
   kRollback,
 };
-inline constexpr int kStatementCount = 11;
+inline constexpr int kStatementCount = 12;
 
 // PostgreSQL type OIDs (pg_type.h) of the parameters we send.
 inline constexpr unsigned kInt8Oid = 20;
+inline constexpr unsigned kInt8ArrayOid = 1016;
 inline constexpr unsigned kInt4Oid = 23;
 inline constexpr unsigned kTextOid = 25;
 inline constexpr unsigned kBoolOid = 16;

@@ -213,7 +213,8 @@ TEST_F(StoreIntegration, RecordsQueryPoolAndConflictMetrics) {
   stale.request_at = kT0;
   EXPECT_EQ(a->update(created->id, stale).status().code(), StatusCode::kConflict);
   auto& ctx = a.context;
-  EXPECT_GE(ctx.metricValue("appliance_db_query_duration_seconds", {{"statement", "task_get"}})
+  EXPECT_GE(ctx.metricValue("appliance_db_query_duration_seconds",
+                            {{"statement", "task_get_many"}})  // GETs are batched
                 .value_or(0),
             1);
   EXPECT_GE(ctx.metricValue("appliance_db_query_duration_seconds", {{"statement", "task_create"}})
@@ -350,6 +351,91 @@ TEST(StoreBatching, ABadWriteInABatchDoesNotFailTheOthers) {
     EXPECT_EQ(outcomes[i], i == 4 ? StatusCode::kInvalidArgument : StatusCode::kOk) << i;
   }
   EXPECT_EQ(Sql(db.url()).value("SELECT count(*) FROM tasks WHERE title LIKE 'good %'"), "9");
+}
+
+// The only connection is held by a write waiting for a row lock, so both batch readers wait
+// for it with one GET each while eight more queue up; released, the eight are answered by one
+// statement. Each GET must still get its own task: present, missing, deleted, or asked for twice.
+TEST(StoreBatching, QueuedGetsShareOneStatementAndEachGetsItsOwnRow) {
+  TestDatabase db;
+  RunningStore store(db.url(), [](PostgresConfig& c) {
+    c.pool.max = 1;
+    c.pool.acquire_timeout = std::chrono::seconds(20);
+  });
+  ASSERT_TRUE(store.started.isOk()) << store.started.message();
+  std::vector<std::int64_t> ids;
+  for (const char* title : {"a", "b", "c", "gone"}) {
+    auto created = store->create(newTask(title, kT0));
+    ASSERT_TRUE(created.isOk());
+    ids.push_back(created->id);
+  }
+  ASSERT_TRUE(store->remove(ids[3], kT0 + 1).isOk());
+  const std::int64_t missing = ids.back() + 1000;
+  // Two first (one per reader), then the eight that queue behind them.
+  const std::vector<std::int64_t> wanted = {ids[0], ids[1], ids[2], ids[0], missing,
+                                            ids[3], ids[1], ids[2], ids[0], missing};
+  const auto batchesBefore = store.context.metricValue("appliance_db_query_duration_seconds",
+                                                       {{"statement", "task_get_many"}});
+  std::vector<Result<Task>> got(wanted.size(), Status::internal("not run"));
+  std::vector<std::thread> threads;
+  struct Joiner {  // joins whatever was started, even when an assertion returns early
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  };
+  RowLock lock(db.url(), ids[0]);
+  Joiner joiner{threads};
+  threads.emplace_back([&] {
+    TaskPatch patch;
+    patch.request_at = kT0 + 2;
+    EXPECT_TRUE(store->update(ids[0], patch).isOk());
+  });
+  ASSERT_TRUE(eventually([&] { return someoneWaitsForALock(db.url(), store.application_name); }));
+  const auto poolWaiters = [&] {
+    return store.context.metricValue("appliance_db_pool_waiters", {}).value_or(-1);
+  };
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    threads.emplace_back([&, i] { got[i] = store->get(wanted[i]); });
+    if (i < 2) {  // one GET per reader, each reader waiting for the connection
+      ASSERT_TRUE(eventually([&] { return poolWaiters() == static_cast<double>(i + 1); }));
+    }
+  }
+  ASSERT_TRUE(eventually([&] { return store->queuedReads() == 8; }));
+  lock.release();
+  for (auto& thread : threads) thread.join();
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    const std::int64_t id = wanted[i];
+    if (id == missing || id == ids[3]) {
+      EXPECT_EQ(got[i].status().code(), StatusCode::kNotFound) << i;
+    } else {
+      ASSERT_TRUE(got[i].isOk()) << i << ": " << got[i].status().message();
+      EXPECT_EQ(got[i]->id, id) << i;
+      EXPECT_EQ(got[i]->title, id == ids[0] ? "a" : id == ids[1] ? "b" : "c") << i;
+    }
+  }
+  const auto batchesAfter = store.context.metricValue("appliance_db_query_duration_seconds",
+                                                      {{"statement", "task_get_many"}});
+  ASSERT_TRUE(batchesAfter.has_value());
+  EXPECT_EQ(*batchesAfter - batchesBefore.value_or(0), 3);  // 1 + 1 + 8
+}
+
+// With read_batch_size 1 a GET runs its own statement on a pooled connection.
+TEST(StoreBatching, ReadBatchSizeOneRunsEachGetAlone) {
+  TestDatabase db;
+  RunningStore store(db.url(), [](PostgresConfig& c) { c.read_batch_size = 1; });
+  ASSERT_TRUE(store.started.isOk()) << store.started.message();
+  auto created = store->create(newTask("alone", kT0));
+  ASSERT_TRUE(created.isOk());
+  EXPECT_EQ(store->get(created->id)->title, "alone");
+  EXPECT_EQ(store->get(created->id + 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(
+      store.context.metricValue("appliance_db_query_duration_seconds", {{"statement", "task_get"}}),
+      2);
+  EXPECT_EQ(store.context.metricValue("appliance_db_query_duration_seconds",
+                                      {{"statement", "task_get_many"}}),
+            0);
 }
 
 TEST(StoreSessions, PoolStaysWithinMaxAndIdleConnectionsAreRecycled) {
