@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
   // glibc gives each busy thread its own malloc arena; with one HTTP thread per keep-alive
   // connection that costs megabytes of RSS for no measurable throughput (bench/README.md).
   if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 2);
+  // libpq (storage_postgres) links libldap, which links GnuTLS, whose load-time constructor
+  // initialises p11-kit and the system crypto policy: 0.8 MB of RSS for a library nothing
+  // here calls (libpq uses OpenSSL; libldap initialises GnuTLS itself if it ever needs TLS).
+  // Set before any plugin is loaded; a value in the environment wins.
+  setenv("GNUTLS_NO_IMPLICIT_INIT", "1", /*overwrite=*/0);
 
   using namespace appliance::host;
   const CliOutcome cli =
