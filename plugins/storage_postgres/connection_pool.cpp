@@ -31,10 +31,9 @@ ConnectionPool::~ConnectionPool() { close(); }
 
 Result<ConnectionPool::Lease> ConnectionPool::acquire() {
   const auto start = SteadyClock::now();
-  const auto deadline = start + config_.acquire_timeout;
   std::unique_lock lock(mutex_);
-  for (;;) {
-    if (closed_) return Status::unavailable("the PostgreSQL pool is closed (shutting down)");
+  if (closed_) return closedError();
+  if (waiting_.empty()) {  // nobody queued ahead: an idle connection or a new one
     while (!idle_.empty()) {
       std::unique_ptr<PgConnection> conn = std::move(idle_.back());
       idle_.pop_back();
@@ -50,62 +49,126 @@ Result<ConnectionPool::Lease> ConnectionPool::acquire() {
       lock.unlock();
       conn.reset();
       lock.lock();
+      if (closed_) return closedError();
+      if (!waiting_.empty()) break;  // someone queued meanwhile: stay fair
     }
-    if (closed_) continue;
-    if (total_ < config_.max) {
-      if (!reachable_) {
-        return Status::unavailable("PostgreSQL is unreachable (reconnecting in the background): " +
-                                   last_error_);
-      }
+    if (waiting_.empty() && total_ < config_.max) {
+      if (!reachable_) return unreachableError();
       ++total_;
       ++in_use_;
       publish();
-      lock.unlock();
-      auto conn = factory_(SteadyClock::now() + connect_timeout_);
-      lock.lock();
-      if (!conn.isOk()) {
-        --total_;
-        --in_use_;
-        markUnreachable(conn.status());
-        publish();
-        available_.notify_all();  // waiters fail fast too
-        return conn.status();
-      }
-      markReachable();
-      lock.unlock();
-      metrics_.observeAcquire(secondsSince(start));
-      return Lease(this, std::move(conn).value());
-    }
-    ++waiters_;
-    publish();
-    const bool timed_out = available_.wait_until(lock, deadline) == std::cv_status::timeout;
-    --waiters_;
-    publish();
-    if (timed_out && idle_.empty() && total_ >= config_.max) {
-      metrics_.countFailure(FailureKind::kTimeout);
-      return Status::timeout("no PostgreSQL connection became free within pool.acquire_timeout (" +
-                             std::to_string(config_.acquire_timeout.count()) + "ms, pool.max " +
-                             std::to_string(config_.max) + " all in use)");
+      return dialReserved(lock, start);
     }
   }
+  // Queue. release() hands connections to the oldest waiter directly, so a caller arriving
+  // later can never take a connection from one that waited longer.
+  Waiter self;
+  waiting_.push_back(&self);
+  ++waiters_;
+  publish();
+  self.wake.wait_until(lock, start + config_.acquire_timeout,
+                       [&] { return self.conn || self.may_dial || self.interrupted; });
+  if (!self.conn && !self.may_dial && !self.interrupted) {
+    std::erase(waiting_, &self);  // timed out, still queued
+  }
+  --waiters_;
+  publish();
+  if (self.conn) {
+    lock.unlock();
+    metrics_.observeAcquire(secondsSince(start));
+    return Lease(this, std::move(self.conn));
+  }
+  if (self.may_dial) {
+    if (!closed_ && reachable_) return dialReserved(lock, start);
+    --total_;
+    --in_use_;
+    publish();
+    passSlotOn();
+  }
+  if (closed_) return closedError();
+  if (!reachable_) return unreachableError();
+  metrics_.countFailure(FailureKind::kTimeout);
+  return Status::timeout("no PostgreSQL connection became free within pool.acquire_timeout (" +
+                         std::to_string(config_.acquire_timeout.count()) + "ms, pool.max " +
+                         std::to_string(config_.max) + " all in use)");
+}
+
+Result<ConnectionPool::Lease> ConnectionPool::dialReserved(std::unique_lock<std::mutex>& lock,
+                                                           SteadyClock::time_point start) {
+  lock.unlock();
+  auto conn = factory_(SteadyClock::now() + connect_timeout_);
+  lock.lock();
+  if (!conn.isOk()) {
+    --total_;
+    --in_use_;
+    markUnreachable(conn.status());  // fails every waiter fast too
+    publish();
+    return conn.status();
+  }
+  markReachable();
+  lock.unlock();
+  metrics_.observeAcquire(secondsSince(start));
+  return Lease(this, std::move(conn).value());
 }
 
 void ConnectionPool::release(std::unique_ptr<PgConnection> conn) {
   std::unique_lock lock(mutex_);
-  --in_use_;
   if (closed_ || conn->broken() || conn->inTransaction()) {  // never lend a dirty session
-    --total_;
-    publish();
+    if (!closed_ && !waiting_.empty()) {
+      // The slot goes to the oldest waiter, which dials a replacement (in_use_ and total_
+      // stay counted for it).
+      Waiter* next = waiting_.front();
+      waiting_.pop_front();
+      next->may_dial = true;
+      next->wake.notify_one();  // under the lock: the waiter's frame outlives it
+    } else {
+      --in_use_;
+      --total_;
+      publish();
+    }
     lock.unlock();
-    available_.notify_one();  // a waiter may dial a replacement
     conn.reset();
     return;
   }
+  if (!waiting_.empty()) {  // straight to the oldest waiter; it stays in use
+    Waiter* next = waiting_.front();
+    waiting_.pop_front();
+    next->conn = std::move(conn);
+    next->wake.notify_one();
+    return;
+  }
+  --in_use_;
   conn->markIdle(SteadyClock::now());
   idle_.push_back(std::move(conn));
   publish();
-  lock.unlock();
-  available_.notify_one();
+}
+
+// A reserved slot its waiter could not use (the pool closed or became unreachable first).
+void ConnectionPool::passSlotOn() {
+  if (closed_ || waiting_.empty() || total_ >= config_.max) return;
+  Waiter* next = waiting_.front();
+  waiting_.pop_front();
+  ++total_;
+  ++in_use_;
+  next->may_dial = true;
+  next->wake.notify_one();
+}
+
+void ConnectionPool::interruptWaiters() {
+  for (Waiter* waiter : waiting_) {
+    waiter->interrupted = true;
+    waiter->wake.notify_one();
+  }
+  waiting_.clear();
+}
+
+Status ConnectionPool::closedError() {
+  return Status::unavailable("the PostgreSQL pool is closed (shutting down)");
+}
+
+Status ConnectionPool::unreachableError() const {
+  return Status::unavailable("PostgreSQL is unreachable (reconnecting in the background): " +
+                             last_error_);
 }
 
 Status ConnectionPool::tryConnect() {
@@ -128,11 +191,17 @@ Status ConnectionPool::tryConnect() {
     lock.unlock();
     return Status::ok();  // the connection closes here
   }
-  conn.value()->markIdle(SteadyClock::now());
-  idle_.push_back(std::move(conn).value());
+  if (!waiting_.empty()) {
+    Waiter* next = waiting_.front();
+    waiting_.pop_front();
+    ++in_use_;
+    next->conn = std::move(conn).value();
+    next->wake.notify_one();
+  } else {
+    conn.value()->markIdle(SteadyClock::now());
+    idle_.push_back(std::move(conn).value());
+  }
   publish();
-  lock.unlock();
-  available_.notify_one();
   return Status::ok();
 }
 
@@ -178,9 +247,9 @@ void ConnectionPool::close() {
     closed_ = true;
     total_ -= static_cast<int>(idle_.size());
     to_close.swap(idle_);
+    interruptWaiters();
     publish();
   }
-  available_.notify_all();
 }
 
 ConnectionPool::Stats ConnectionPool::stats() const {
@@ -198,6 +267,7 @@ void ConnectionPool::markUnreachable(const Status& why) {
   }
   reachable_ = false;
   last_error_ = why.message();
+  interruptWaiters();  // they get 503 at once instead of waiting out acquire_timeout
 }
 
 void ConnectionPool::markReachable() {
