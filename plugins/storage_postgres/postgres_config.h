@@ -27,7 +27,7 @@ namespace appliance::plugins::storage_postgres {
 
 struct PoolConfig {
   int min = 1;
-  int max = 16;
+  int max = 8;
   std::chrono::milliseconds acquire_timeout{2000};
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
 };

@@ -1,7 +1,7 @@
 // storage_postgres_bench: drives PostgresTaskStore directly (no HTTP) at fixed concurrency,
 // to compare the store with pgbench running the same statements (bench/pgbench/).
 //
-//   storage_postgres_bench URL OP [threads=32] [seconds=10] [pool_max=16] [write_batch_size=64]
+//   storage_postgres_bench URL OP [threads=32] [seconds=10] [pool_max=8] [write_batch_size=64]
 //   OP: get | list | create | update | mixed   (ids 1..10000 must exist for get/update:
 //       psql URL -f bench/pgbench/setup.sql)
 // Prints operations/s, p50/p99 latency, outcomes, and the process's peak RSS.
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   const int seconds = argc > 4 ? std::stoi(argv[4]) : 10;
   pg::PostgresConfig config;
   config.url = argv[1];
-  config.pool.max = argc > 5 ? std::stoi(argv[5]) : 16;
+  config.pool.max = argc > 5 ? std::stoi(argv[5]) : 8;
   config.pool.min = config.pool.max;
   if (argc > 6) config.write_batch_size = std::stoi(argv[6]);
   StderrLogger logger;

@@ -50,7 +50,7 @@ TEST(PostgresConfig, ReadsUrlAndDefaults) {
   ASSERT_TRUE(config.isOk()) << config.status().message();
   EXPECT_EQ(config->url, "postgresql://app@db:5432/tasks");
   EXPECT_EQ(config->url_origin, "storage_postgres.url");
-  EXPECT_EQ(config->pool.max, 16);
+  EXPECT_EQ(config->pool.max, 8);
   EXPECT_EQ(config->pool.min, 1);
   EXPECT_EQ(config->pool.acquire_timeout, std::chrono::seconds(2));
   EXPECT_EQ(config->statement_timeout, std::chrono::seconds(5));
