@@ -1,7 +1,5 @@
 #include "read_batcher.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -12,76 +10,8 @@ ReadBatcher::ReadBatcher(ConnectionPool& pool, DbMetrics& metrics,
     : pool_(pool),
       metrics_(metrics),
       op_deadline_(op_deadline),
-      max_batch_(static_cast<std::size_t>(max_batch)) {
-  for (int i = 0; i < readers; ++i) {
-    readers_.emplace_back([this] {
-      pthread_setname_np(pthread_self(), "pg-reader");
-      readerLoop();
-    });
-  }
-}
-
-ReadBatcher::~ReadBatcher() { stop(); }
-
-void ReadBatcher::finish(ReadOp& op) {
-  // Notified under the op's own lock: its thread may destroy the op as soon as it sees done_.
-  std::lock_guard lock(op.mutex_);
-  op.done_ = true;
-  op.wake_.notify_one();
-}
-
-void ReadBatcher::stop() {
-  std::deque<ReadOp*> orphans;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    orphans.swap(queue_);
-  }
-  work_.notify_all();
-  for (ReadOp* op : orphans) {
-    op->status = Status::unavailable("the PostgreSQL store is stopping");
-    finish(*op);
-  }
-  for (auto& reader : readers_) {
-    if (reader.joinable()) reader.join();
-  }
-}
-
-std::size_t ReadBatcher::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
-}
-
-void ReadBatcher::submit(ReadOp& op) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) {
-      op.status = Status::unavailable("the PostgreSQL store is stopping");
-      return;
-    }
-    queue_.push_back(&op);
-  }
-  work_.notify_one();
-  std::unique_lock lock(op.mutex_);
-  op.wake_.wait(lock, [&] { return op.done_; });
-}
-
-void ReadBatcher::readerLoop() {
-  std::vector<ReadOp*> batch;
-  batch.reserve(max_batch_);
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
-    batch.assign(queue_.begin(), queue_.begin() + n);
-    queue_.erase(queue_.begin(), queue_.begin() + n);
-    lock.unlock();
-    runBatch(batch);
-    for (ReadOp* op : batch) finish(*op);
-    lock.lock();
-  }
-}
+      queue_("pg-reader", readers, static_cast<std::size_t>(max_batch),
+             [this](std::vector<ReadOp*>& batch) { runBatch(batch); }) {}
 
 void ReadBatcher::runBatch(const std::vector<ReadOp*>& batch) {
   std::vector<std::int64_t> ids;

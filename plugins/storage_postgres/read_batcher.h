@@ -10,17 +10,13 @@
 // every op in it was queued, so each op sees every write acknowledged before it was submitted.
 //
 // A reader that loses its connection retries the batch once on a fresh one (a read is
-// idempotent). Each op is woken through its own mutex, so the requests of one batch do not
-// queue on a shared lock to return.
+// idempotent).
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
+#include "batch_queue.h"
 #include "connection_pool.h"
 #include "db_metrics.h"
 #include "pg_connection.h"
@@ -33,42 +29,28 @@ struct ReadOp {
   Status status;
   std::shared_ptr<const PgResult> rows;
   int row = -1;
-
- private:
-  friend class ReadBatcher;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool done_ = false;
+  Completion completion;
 };
 
 class ReadBatcher {
  public:
   ReadBatcher(ConnectionPool& pool, DbMetrics& metrics, std::chrono::milliseconds op_deadline,
               int readers, int max_batch);
-  ~ReadBatcher();  // stop()
 
   // Blocks until `op` has its row (or none) or has failed.
-  void submit(ReadOp& op);
+  void submit(ReadOp& op) { queue_.submit(op); }
   // Fails queued ops with kUnavailable, finishes running batches, joins the readers.
-  void stop();
+  void stop() { queue_.stop(); }
   // Ops waiting for a reader (not those in a running batch).
-  std::size_t queued() const;
+  std::size_t queued() const { return queue_.queued(); }
 
  private:
-  void readerLoop();
   void runBatch(const std::vector<ReadOp*>& batch);
-  static void finish(ReadOp& op);
 
   ConnectionPool& pool_;
   DbMetrics& metrics_;
   const std::chrono::milliseconds op_deadline_;
-  const std::size_t max_batch_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable work_;
-  std::deque<ReadOp*> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> readers_;
+  BatchQueue<ReadOp> queue_;  // last: its threads call runBatch
 };
 
 }  // namespace appliance::plugins::storage_postgres

@@ -1,7 +1,5 @@
 #include "write_batcher.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 
 namespace appliance::plugins::storage_postgres {
@@ -18,69 +16,8 @@ WriteBatcher::WriteBatcher(ConnectionPool& pool, DbMetrics& metrics,
     : pool_(pool),
       metrics_(metrics),
       op_deadline_(op_deadline),
-      max_batch_(static_cast<std::size_t>(max_batch)) {
-  for (int i = 0; i < writers; ++i) {
-    writers_.emplace_back([this] {
-      pthread_setname_np(pthread_self(), "pg-writer");
-      writerLoop();
-    });
-  }
-}
-
-WriteBatcher::~WriteBatcher() { stop(); }
-
-void WriteBatcher::stop() {
-  std::deque<WriteOp*> orphans;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    orphans.swap(queue_);
-    for (WriteOp* op : orphans) {
-      op->status = Status::unavailable("the PostgreSQL store is stopping");
-      op->done_ = true;
-      op->wake_.notify_one();  // under the lock: the op may be gone once its thread sees done_
-    }
-  }
-  work_.notify_all();
-  for (auto& writer : writers_) {
-    if (writer.joinable()) writer.join();
-  }
-}
-
-std::size_t WriteBatcher::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
-}
-
-void WriteBatcher::submit(WriteOp& op) {
-  std::unique_lock lock(mutex_);
-  if (stopping_) {
-    op.status = Status::unavailable("the PostgreSQL store is stopping");
-    return;
-  }
-  queue_.push_back(&op);
-  work_.notify_one();
-  op.wake_.wait(lock, [&] { return op.done_; });
-}
-
-void WriteBatcher::writerLoop() {
-  std::vector<WriteOp*> batch;
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
-    batch.assign(queue_.begin(), queue_.begin() + n);
-    queue_.erase(queue_.begin(), queue_.begin() + n);
-    lock.unlock();
-    runBatch(batch);
-    lock.lock();
-    for (WriteOp* op : batch) {
-      op->done_ = true;
-      op->wake_.notify_one();  // under the lock (see stop())
-    }
-  }
-}
+      queue_("pg-writer", writers, static_cast<std::size_t>(max_batch),
+             [this](std::vector<WriteOp*>& batch) { runBatch(batch); }) {}
 
 void WriteBatcher::runBatch(std::vector<WriteOp*>& batch) {
   std::stable_sort(batch.begin(), batch.end(), [](const WriteOp* a, const WriteOp* b) {

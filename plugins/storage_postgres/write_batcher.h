@@ -5,10 +5,9 @@
 // `writers` threads (2 by default) each loop: take up to `max_batch` queued ops (FIFO), run
 // them on one pooled connection as one pipeline
 //     BEGIN; op1; op2; ...; COMMIT; Sync          (one round trip, one commit)
-// then wake each op's thread. A submitting thread only enqueues and waits. Dedicated
-// threads keep a busy writer from ever waiting to be scheduled between batches (a
-// leader/follower hand-off did, and collapsed under CPU contention). A batch of one runs
-// without BEGIN/COMMIT, so a lone write costs what it would cost unbatched.
+// then wake each op's thread (the threads and the queue: batch_queue.h). A submitting thread
+// only enqueues and waits. A batch of one runs without BEGIN/COMMIT, so a lone write costs
+// what it would cost unbatched.
 //
 // Each op is still one conditional statement (create: lock + checked INSERT), executed in
 // order inside the transaction, so each op's outcome is exactly what it would be alone at
@@ -24,12 +23,9 @@
 // lost, every op of the batch gets kUnavailable (the COMMIT may or may not have happened).
 
 #include <array>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <vector>
 
+#include "batch_queue.h"
 #include "connection_pool.h"
 #include "db_metrics.h"
 #include "pg_connection.h"
@@ -47,41 +43,29 @@ struct WriteOp {
   Status status;
   std::array<PgResult, 2> results;
   FailureKind failure = FailureKind::kNone;
-
- private:
-  friend class WriteBatcher;
-  std::condition_variable wake_;  // waits on WriteBatcher::mutex_
-  bool done_ = false;
+  Completion completion;
 };
 
 class WriteBatcher {
  public:
   WriteBatcher(ConnectionPool& pool, DbMetrics& metrics, std::chrono::milliseconds op_deadline,
                int writers, int max_batch);
-  ~WriteBatcher();  // stop()
 
   // Blocks until `op` is committed or has failed; fills op.status and op.results.
-  void submit(WriteOp& op);
+  void submit(WriteOp& op) { queue_.submit(op); }
   // Fails queued ops with kUnavailable, finishes running batches, joins the writers.
-  void stop();
+  void stop() { queue_.stop(); }
   // Ops waiting for a writer (not those in a running batch).
-  std::size_t queued() const;
+  std::size_t queued() const { return queue_.queued(); }
 
  private:
-  void writerLoop();
   void runBatch(std::vector<WriteOp*>& batch);
   void runAlone(PgConnection& conn, WriteOp& op);
 
   ConnectionPool& pool_;
   DbMetrics& metrics_;
   const std::chrono::milliseconds op_deadline_;
-  const std::size_t max_batch_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable work_;
-  std::deque<WriteOp*> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> writers_;
+  BatchQueue<WriteOp> queue_;  // last: its threads call runBatch
 };
 
 }  // namespace appliance::plugins::storage_postgres
