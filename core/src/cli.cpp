@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
