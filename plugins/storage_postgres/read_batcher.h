@@ -2,8 +2,8 @@
 // ReadBatcher: GET by id for many concurrent requests in one statement.
 //
 // Each GET costs PostgreSQL a backend wake-up, an executor start and a round trip; under load
-// those, not the index lookup, are the work. `readers` threads (2) each loop: take up to
-// `max_batch` queued ids and run
+// those, not the index lookup, are the work. `readers` threads (the store uses one) each
+// loop: take up to `max_batch` queued ids and run
 //     SELECT ... FROM tasks WHERE id = ANY($1::int8[]) AND NOT deleted
 // on one pooled connection, then hand every waiting request its row. A request is never
 // answered from another request's snapshot older than its own arrival: a batch starts after
