@@ -44,7 +44,7 @@ const OptionDef* findLong(std::string_view name) {
 
 const OptionDef* findShort(char name) {
   for (const auto& option : kOptions)
-    if (option.short_name != 0 && option.short_name == name) return &option;
+    if (option.short_name == name) return &option;  // name is never 0: argv strings end there
   return nullptr;
 }
 
@@ -52,8 +52,6 @@ std::string versionText() {
   return std::string("appliance ") + APPLIANCE_VERSION + " (SDK " + APPLIANCE_SDK_VERSION +
          ", ABI " + std::to_string(APPLIANCE_SDK_ABI_VERSION) + ")\n";
 }
-
-}  // namespace
 
 std::string helpText() {
   std::string text =
@@ -80,6 +78,8 @@ std::string helpText() {
       "plugin.\n";
   return text;
 }
+
+}  // namespace
 
 CliOutcome parseCommandLine(std::span<const char* const> args) {
   CliOutcome out;

@@ -27,6 +27,4 @@ struct CliOutcome {
 // `args` excludes argv[0].
 CliOutcome parseCommandLine(std::span<const char* const> args);
 
-std::string helpText();
-
 }  // namespace appliance::host

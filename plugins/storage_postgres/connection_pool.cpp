@@ -114,11 +114,9 @@ Result<ConnectionPool::Lease> ConnectionPool::dialReserved(std::unique_lock<std:
 void ConnectionPool::release(std::unique_ptr<PgConnection> conn) {
   std::unique_lock lock(mutex_);
   if (closed_ || conn->broken() || conn->inTransaction()) {  // never lend a dirty session
-    if (!closed_ && !waiting_.empty()) {
+    if (Waiter* next = closed_ ? nullptr : takeOldestWaiter()) {
       // The slot goes to the oldest waiter, which dials a replacement (in_use_ and total_
       // stay counted for it).
-      Waiter* next = waiting_.front();
-      waiting_.pop_front();
       next->may_dial = true;
       next->wake.notify_one();  // under the lock: the waiter's frame outlives it
     } else {
@@ -130,9 +128,7 @@ void ConnectionPool::release(std::unique_ptr<PgConnection> conn) {
     conn.reset();
     return;
   }
-  if (!waiting_.empty()) {  // straight to the oldest waiter; it stays in use
-    Waiter* next = waiting_.front();
-    waiting_.pop_front();
+  if (Waiter* next = takeOldestWaiter()) {  // straight to it; the connection stays in use
     next->conn = std::move(conn);
     next->wake.notify_one();
     return;
@@ -145,13 +141,20 @@ void ConnectionPool::release(std::unique_ptr<PgConnection> conn) {
 
 // A reserved slot its waiter could not use (the pool closed or became unreachable first).
 void ConnectionPool::passSlotOn() {
-  if (closed_ || waiting_.empty() || total_ >= config_.max) return;
-  Waiter* next = waiting_.front();
-  waiting_.pop_front();
+  if (closed_ || total_ >= config_.max) return;
+  Waiter* next = takeOldestWaiter();
+  if (next == nullptr) return;
   ++total_;
   ++in_use_;
   next->may_dial = true;
   next->wake.notify_one();
+}
+
+ConnectionPool::Waiter* ConnectionPool::takeOldestWaiter() {
+  if (waiting_.empty()) return nullptr;
+  Waiter* oldest = waiting_.front();
+  waiting_.pop_front();
+  return oldest;
 }
 
 void ConnectionPool::interruptWaiters() {
@@ -191,9 +194,7 @@ Status ConnectionPool::tryConnect() {
     lock.unlock();
     return Status::ok();  // the connection closes here
   }
-  if (!waiting_.empty()) {
-    Waiter* next = waiting_.front();
-    waiting_.pop_front();
+  if (Waiter* next = takeOldestWaiter()) {
     ++in_use_;
     next->conn = std::move(conn).value();
     next->wake.notify_one();

@@ -85,8 +85,9 @@ class ConnectionPool {
   void release(std::unique_ptr<PgConnection> conn);
   // Dials on a slot already counted in total_ and in_use_; requires mutex_ (held by `lock`).
   Result<Lease> dialReserved(std::unique_lock<std::mutex>& lock, SteadyClock::time_point start);
-  void passSlotOn();        // requires mutex_
-  void interruptWaiters();  // requires mutex_
+  void passSlotOn();           // requires mutex_
+  Waiter* takeOldestWaiter();  // requires mutex_; null when nobody waits
+  void interruptWaiters();     // requires mutex_
   static Status closedError();
   Status unreachableError() const;          // requires mutex_
   void markUnreachable(const Status& why);  // requires mutex_

@@ -75,9 +75,11 @@ Status PostgresTaskStore::start() {
                                        kMaxWriters, config_.write_batch_size);
   }
   if (config_.read_batch_size > 1 && !reader_) {
-    reader_ =
-        std::make_unique<ReadBatcher>(pool_, metrics_, config_.statement_timeout + kClientGrace,
-                                      kMaxReaders, config_.read_batch_size);
+    reader_ = std::make_unique<ReadBatcher>(
+        [this](const Params& params, PgResult& result) {
+          return runOne(Statement::kGetMany, params, result, /*idempotent=*/true);
+        },
+        kMaxReaders, config_.read_batch_size);
   }
   logger_.info("connecting to PostgreSQL", {{"target", params_.description()}});
   Status first = connectAndMigrate();
@@ -278,7 +280,6 @@ Result<Task> PostgresTaskStore::get(std::int64_t id) {
     op.id = id;
     reader_->submit(op);
     if (!op.status.isOk()) return op.status;
-    last_success_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
     if (op.row < 0) return notFound(id);
     return readTask(op.rows->get(), op.row);
   }

@@ -5,11 +5,8 @@
 
 namespace appliance::plugins::storage_postgres {
 
-ReadBatcher::ReadBatcher(ConnectionPool& pool, DbMetrics& metrics,
-                         std::chrono::milliseconds op_deadline, int readers, int max_batch)
-    : pool_(pool),
-      metrics_(metrics),
-      op_deadline_(op_deadline),
+ReadBatcher::ReadBatcher(Execute execute, int readers, int max_batch)
+    : execute_(std::move(execute)),
       queue_("pg-reader", readers, static_cast<std::size_t>(max_batch),
              [this](std::vector<ReadOp*>& batch) { runBatch(batch); }) {}
 
@@ -20,26 +17,8 @@ void ReadBatcher::runBatch(const std::vector<ReadOp*>& batch) {
   std::string array_buffer;
   Params params;
   params.int8Array(ids, array_buffer);
-  const Call call{Statement::kGetMany, &params};
   auto rows = std::make_shared<PgResult>();
-  Status status;
-  for (int attempt = 0;; ++attempt) {
-    auto lease = pool_.acquire();
-    if (!lease.isOk()) {
-      status = lease.status();  // the pool counted it already
-      break;
-    }
-    const auto start = SteadyClock::now();
-    status = (*lease)->executeGroup(std::span<const Call>(&call, 1),
-                                    std::span<PgResult>(rows.get(), 1), start + op_deadline_);
-    const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-    metrics_.observeQuery(Statement::kGetMany, seconds);
-    if (status.isOk()) break;
-    const FailureKind kind = (*lease)->lastFailure();
-    metrics_.countFailure(kind);
-    if (kind != FailureKind::kConnection || attempt > 0) break;
-  }
-  if (!status.isOk()) {
+  if (Status status = execute_(params, *rows); !status.isOk()) {
     for (ReadOp* op : batch) op->status = status;
     return;
   }

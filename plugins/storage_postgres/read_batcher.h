@@ -9,16 +9,15 @@
 // answered from another request's snapshot older than its own arrival: a batch starts after
 // every op in it was queued, so each op sees every write acknowledged before it was submitted.
 //
-// A reader that loses its connection retries the batch once on a fresh one (a read is
-// idempotent).
+// The statement runs through the store's own single-statement path (pool, metrics, one retry
+// on a fresh connection after a lost one: a read is idempotent).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "batch_queue.h"
-#include "connection_pool.h"
-#include "db_metrics.h"
 #include "pg_connection.h"
 
 namespace appliance::plugins::storage_postgres {
@@ -34,8 +33,10 @@ struct ReadOp {
 
 class ReadBatcher {
  public:
-  ReadBatcher(ConnectionPool& pool, DbMetrics& metrics, std::chrono::milliseconds op_deadline,
-              int readers, int max_batch);
+  // Runs the kGetMany statement with `params` into `result`.
+  using Execute = std::function<Status(const Params& params, PgResult& result)>;
+
+  ReadBatcher(Execute execute, int readers, int max_batch);
 
   // Blocks until `op` has its row (or none) or has failed.
   void submit(ReadOp& op) { queue_.submit(op); }
@@ -47,9 +48,7 @@ class ReadBatcher {
  private:
   void runBatch(const std::vector<ReadOp*>& batch);
 
-  ConnectionPool& pool_;
-  DbMetrics& metrics_;
-  const std::chrono::milliseconds op_deadline_;
+  const Execute execute_;
   BatchQueue<ReadOp> queue_;  // last: its threads call runBatch
 };
 
