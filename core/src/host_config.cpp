@@ -36,22 +36,34 @@ std::string defaultInstanceId() {
 }
 
 void readHttp(ConfigReader http, HostConfig& out) {
-  out.http.listen = http.listenAddress("listen", "0.0.0.0:8080");
-  out.http.threads = static_cast<int>(http.integer("threads", 64, 1, 4096));
-  out.http.queue = static_cast<int>(http.integer("queue", 256, 1, 65535));
-  out.http.keep_alive = http.boolean("keep_alive", true);
-  out.http.keep_alive_timeout =
-      http.duration("keep_alive_timeout", std::chrono::seconds(10), std::chrono::milliseconds(100),
-                    std::chrono::hours(1));
-  out.http.max_keep_alive_requests =
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  ServerSettings& s = out.http;
+  s.listen = http.listenAddress("listen", "0.0.0.0:8080");
+  s.threads = static_cast<int>(http.integer("threads", 64, 1, 4096));
+  s.io_threads = static_cast<int>(http.integer("io_threads", 1, 1, 64));
+  s.queue = static_cast<int>(http.integer("queue", 1024, 1, 65535));
+  s.keep_alive = http.boolean("keep_alive", true);
+  s.keep_alive_timeout =
+      http.duration("keep_alive_timeout", seconds(10), milliseconds(100), hours(1));
+  s.header_timeout = http.duration("header_timeout", seconds(10), milliseconds(100), hours(1));
+  s.body_timeout = http.duration("body_timeout", seconds(30), milliseconds(100), hours(1));
+  s.write_timeout = http.duration("write_timeout", seconds(30), milliseconds(100), hours(1));
+  s.max_keep_alive_requests =
       static_cast<int>(http.integer("max_keep_alive_requests", 0, 0, 1'000'000'000));
-  out.http.max_body_bytes =
+  s.max_connections =
+      static_cast<std::size_t>(http.integer("max_connections", 10'000, 1, 1'000'000));
+  s.max_head_bytes =
+      static_cast<std::size_t>(http.integer("max_header_bytes", 16 * 1024, 1024, 1024 * 1024));
+  s.max_header_count = static_cast<std::size_t>(http.integer("max_header_count", 100, 1, 10'000));
+  s.max_body_bytes =
       static_cast<std::size_t>(http.integer("max_body_bytes", 1024 * 1024, 1024, 1LL << 30));
-  out.http.access_log = http.boolean("access_log", true);
-  out.drain_timeout = http.duration("drain_timeout", std::chrono::seconds(10),
-                                    std::chrono::milliseconds(0), std::chrono::minutes(10));
-  out.shutdown_delay = http.duration("shutdown_delay", std::chrono::seconds(0),
-                                     std::chrono::milliseconds(0), std::chrono::minutes(5));
+  s.access_log = http.boolean("access_log", true);
+  out.drain_timeout =
+      http.duration("drain_timeout", seconds(10), milliseconds(0), std::chrono::minutes(10));
+  out.shutdown_delay =
+      http.duration("shutdown_delay", seconds(0), milliseconds(0), std::chrono::minutes(5));
 }
 
 void readRoles(ConfigReader& root, HostConfig& out) {
