@@ -1,31 +1,24 @@
-// The HTTP ceiling on this machine: a Poco::Net::HTTPServer with the appliance host's
-// server parameters (thread-per-connection pool, listen queue, keep-alive) that answers every
-// request with a small constant JSON body and does nothing else. bench/run.sh loads it with
-// the same wrk settings as the Task API, so the ratio between the two shows what the host,
-// the plugins and the store cost on top of Poco itself.
+// The HTTP ceiling on this machine: the host's own HttpServer (core/src/http_server.*: event
+// loop, workers, middleware with metrics and correlation ids) with one route that answers a
+// small constant JSON body and does nothing else. bench/run.sh loads it with the same wrk
+// settings as the Task API, so the ratio between the two shows what the plugins and the
+// store cost on top of the HTTP layer.
 //
-//   bench_trivial_server [--listen 127.0.0.1:0] [--threads 64] [--queue 256]
+//   bench_trivial_server [--listen 127.0.0.1:0] [--threads 64] [--queue 1024]
 //
 // Prints `listening on HOST:PORT` once it accepts connections, then serves until SIGINT or
 // SIGTERM.
-#include <Poco/Exception.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/ThreadPool.h>
-#include <Poco/Timespan.h>
-
+#include <prometheus/registry.h>
 #include <signal.h>
-#include <algorithm>
+
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
+
+#include "http_server.h"
+#include "logging.h"
 
 namespace {
 
@@ -34,35 +27,13 @@ constexpr std::string_view kBody = R"({"status":"ok","service":"trivial"})";
 struct Options {
   std::string listen = "127.0.0.1:0";
   int threads = 64;  // http.threads in config/base.yaml
-  int queue = 256;   // http.queue
-};
-
-// Answers with the constant body. Poco deletes the handler after each request, as it does
-// for the host's handlers, so the per-request allocation pattern matches.
-class ConstantHandler final : public Poco::Net::HTTPRequestHandler {
- public:
-  void handleRequest(Poco::Net::HTTPServerRequest& request,
-                     Poco::Net::HTTPServerResponse& response) override {
-    // Drain any request body so the keep-alive connection stays in sync.
-    request.stream().ignore(static_cast<std::streamsize>(1) << 30);
-    response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
-    response.setContentType("application/json");
-    response.sendBuffer(kBody.data(), kBody.size());
-  }
-};
-
-class ConstantFactory final : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  Poco::Net::HTTPRequestHandler* createRequestHandler(
-      const Poco::Net::HTTPServerRequest&) override {
-    return new ConstantHandler;
-  }
+  int queue = 1024;  // http.queue
 };
 
 constexpr const char* kUsage =
     "usage: bench_trivial_server [--listen HOST:PORT] [--threads N] [--queue N]\n"
     "Answers every request with a constant JSON body (the HTTP ceiling for bench/run.sh).\n"
-    "Defaults: --listen 127.0.0.1:0 (a free port, printed) --threads 64 --queue 256.\n";
+    "Defaults: --listen 127.0.0.1:0 (a free port, printed) --threads 64 --queue 1024.\n";
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "bench_trivial_server: " << problem << "\n" << kUsage;
@@ -107,39 +78,41 @@ Options parseArgs(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Options options = parseArgs(argc, argv);
 
-  // Block the termination signals before Poco starts its threads, so only sigwait sees them.
+  // Block the termination signals before the server starts its threads, so only sigwait
+  // sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  try {
-    Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(options.listen), /*reuseAddress=*/true,
-                /*reusePort=*/false);
-    socket.listen(options.queue);
-
-    // The same parameters as core/src/http_server.cpp sets from http.* in config/base.yaml.
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(options.threads);
-    params->setMaxQueued(options.queue);
-    params->setKeepAlive(true);
-    params->setKeepAliveTimeout(Poco::Timespan(10, 0));
-    params->setMaxKeepAliveRequests(0);  // unlimited, as the host's default
-    params->setServerName("trivial");
-    Poco::ThreadPool pool(std::min(2, options.threads), options.threads);
-    Poco::Net::HTTPServer server(new ConstantFactory, pool, socket, params);
-    server.start();
-    std::cout << "listening on " << socket.address().toString() << std::endl;
-
-    int received = 0;
-    sigwait(&signals, &received);
-    server.stopAll(true);
-    pool.joinAll();
-  } catch (const Poco::Exception& e) {
-    std::cerr << "bench_trivial_server: " << options.listen << ": " << e.displayText() << "\n";
+  appliance::host::configureLogging(
+      {appliance::LogLevel::kWarn, appliance::host::LogFormat::kText, 2});
+  prometheus::Registry registry;
+  appliance::host::ServerSettings settings;  // the defaults of config/base.yaml
+  settings.listen = options.listen;
+  settings.threads = options.threads;
+  settings.queue = options.queue;
+  settings.access_log = false;
+  appliance::host::HttpServer server(settings, registry);
+  // Every path and method: the scenarios' targets all get the constant answer.
+  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
+    for (const char* path : {"/tasks", "/tasks/{id}", "/"}) {
+      (void)server.addRoute(
+          {method, path, [](const appliance::HttpRequest&, appliance::HttpResponse& response) {
+             response.json(200, std::string(kBody));
+           }});
+    }
+  }
+  if (auto s = server.bind(); !s.isOk()) {
+    std::cerr << "bench_trivial_server: " << s.message() << "\n";
     return 1;
   }
+  server.start();
+  std::cout << "listening on " << server.boundAddress("main") << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  server.stop(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   return 0;
 }

@@ -44,6 +44,10 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 // A buffer kept by an idle connection beyond this is released: 10,000 idle connections must
 // not pin the memory of their largest request.
 constexpr std::size_t kKeepCapacity = 16 * 1024;
+// Plugin listeners (metrics, webhooks) serve few clients; http.max_connections is the API's.
+constexpr std::size_t kPluginListenerConnections = 1024;
+// Descriptors kept for everything but client connections: files, database connections.
+constexpr std::size_t kReservedDescriptors = 1024;
 
 std::string_view normalizedMethod(std::string_view m) {
   for (std::string_view known : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}) {
@@ -262,6 +266,7 @@ struct Listener {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<net::steady_timer> accept_pause;
   std::string bound;
+  std::size_t max_connections = 0;
   WorkerPool workers;
   std::atomic<std::int64_t> open{0};
   prometheus::Gauge* open_gauge = nullptr;
@@ -308,6 +313,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   bool close_after = false;  // this response is the connection's last
   bool head_only = false;    // HEAD: no body bytes
   bool reading = false;      // an async wait for input is pending
+  bool over_limit = false;   // refused past max_connections; not counted as open
   CloseReason close_reason = CloseReason::kServerClosed;
 };
 
@@ -429,26 +435,28 @@ void HttpServer::Impl::onAccepted(Listener& l, EventLoop& loop, tcp::socket sock
   boost::system::error_code ec;
   socket.non_blocking(true, ec);
   if (!ec) socket.set_option(tcp::no_delay(true), ec);
-  if (!ec && static_cast<std::size_t>(l.open.load()) >= settings.max_connections) {
-    writeNow(socket, 503,
-             "Too many connections: the limit is " + std::to_string(settings.max_connections));
-    socket.close(ec);
-    l.closed[static_cast<std::size_t>(CloseReason::kMaxConnections)]->Increment();
-    return;
-  }
   if (ec) {
     l.closed[static_cast<std::size_t>(CloseReason::kError)]->Increment();
     return;
   }
-  l.open.fetch_add(1);
-  l.open_gauge->Increment();
   auto c = std::make_shared<Connection>(*this, loop, l, std::move(socket), limits);
-  const auto remote = c->socket.remote_endpoint(ec);
-  if (!ec) {
-    c->request.remote_address =
-        remote.address().is_v6()
-            ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
-            : remote.address().to_string() + ":" + std::to_string(remote.port());
+  if (static_cast<std::size_t>(l.open.load()) >= l.max_connections) {
+    // Refused with a response and a moment of lingering, so that the client reads the 503
+    // instead of a reset; a refused connection is not counted as open.
+    writeNow(c->socket, 503,
+             "Too many connections: the limit is " + std::to_string(l.max_connections));
+    c->over_limit = true;
+    c->close_reason = CloseReason::kMaxConnections;
+  } else {
+    l.open.fetch_add(1);
+    l.open_gauge->Increment();
+    const auto remote = c->socket.remote_endpoint(ec);
+    if (!ec) {
+      const std::string host = remote.address().to_string();
+      const std::string port = std::to_string(remote.port());
+      c->request.remote_address =
+          remote.address().is_v6() ? "[" + host + "]:" + port : host + ":" + port;
+    }
   }
   net::post(loop.io, [this, c] { admit(c); });
 }
@@ -456,6 +464,11 @@ void HttpServer::Impl::onAccepted(Listener& l, EventLoop& loop, tcp::socket sock
 void HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
   c->slot = c->loop.connections.size();
   c->loop.connections.push_back(c);
+  if (c->over_limit) {
+    c->failure_status = 503;
+    linger(c);
+    return;
+  }
   c->reader.reset(c->request);
   c->state = ConnState::kHead;
   c->deadline = Clock::now() + settings.header_timeout;
@@ -831,8 +844,10 @@ void HttpServer::Impl::close(Connection& c, CloseReason reason) {
   boost::system::error_code ec;
   c.socket.close(ec);  // cancels a pending wait; its handler sees kClosed
   c.listener.closed[static_cast<std::size_t>(reason)]->Increment();
-  c.listener.open.fetch_sub(1);
-  c.listener.open_gauge->Decrement();
+  if (!c.over_limit) {
+    c.listener.open.fetch_sub(1);
+    c.listener.open_gauge->Decrement();
+  }
   auto& all = c.loop.connections;
   const std::size_t slot = c.slot;
   if (slot < all.size() && all[slot].get() == &c) {
@@ -990,33 +1005,49 @@ std::string HttpServer::boundAddress(std::string_view listener) const {
 
 namespace {
 
-// Every connection is a descriptor: raise the soft limit to what max_connections needs on
-// every listener, plus room for files, database connections and plugins.
-void raiseDescriptorLimit(std::uint64_t wanted, HostLogger& log) {
+// Every connection is a descriptor: raises the soft limit to `wanted` (up to the hard
+// limit) and returns the limit in force.
+std::uint64_t raiseDescriptorLimit(std::uint64_t wanted, HostLogger& log) {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  if (limit.rlim_cur >= wanted) return;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur >= wanted) return limit.rlim_cur;
   const rlim_t before = limit.rlim_cur;
   limit.rlim_cur = std::min<rlim_t>(wanted, limit.rlim_max);
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
-  if (limit.rlim_cur >= wanted) {
-    log.info("raised the open-file limit (RLIMIT_NOFILE) for http.max_connections",
+  if (limit.rlim_cur != before) {
+    log.info("raised the open-file limit (RLIMIT_NOFILE) to fit http.max_connections",
              {{"from", static_cast<std::uint64_t>(before)},
               {"to", static_cast<std::uint64_t>(limit.rlim_cur)}});
-  } else {
-    log.warn(
-        "the open-file limit (RLIMIT_NOFILE) is below what http.max_connections needs; "
-        "connections beyond it will be refused by the kernel (raise the hard limit, e.g. "
-        "ulimit -Hn or the container runtime's nofile)",
-        {{"limit", static_cast<std::uint64_t>(limit.rlim_cur)}, {"needed", wanted}});
   }
+  return limit.rlim_cur;
 }
 
 }  // namespace
 
 Status HttpServer::bind() {
-  raiseDescriptorLimit(impl_->settings.max_connections * impl_->listeners.size() + 1024,
-                       impl_->log);
+  Impl& impl = *impl_;
+  const std::size_t plugin_listeners = impl.listeners.size() - 1;
+  const std::size_t others = kPluginListenerConnections * plugin_listeners + kReservedDescriptors;
+  const std::uint64_t limit =
+      raiseDescriptorLimit(impl.settings.max_connections + others, impl.log);
+  for (auto& [name, l] : impl.listeners) {
+    l->max_connections = name == "main"
+                             ? impl.settings.max_connections
+                             : std::min(impl.settings.max_connections, kPluginListenerConnections);
+  }
+  if (limit < impl.settings.max_connections + others) {
+    // Refuse with a 503 at the limit the process can keep, rather than fail accept() with
+    // EMFILE and leave clients hanging in the backlog.
+    const std::size_t fits = limit > others + 64 ? limit - others : 64;
+    impl.listeners.at("main")->max_connections = fits;
+    impl.log.warn(
+        "the open-file limit (RLIMIT_NOFILE) cannot fit http.max_connections; serving "
+        "at most the connections it fits (raise the hard limit: ulimit -Hn, or the "
+        "container runtime's nofile)",
+        {{"limit", limit},
+         {"http.max_connections", static_cast<std::uint64_t>(impl.settings.max_connections)},
+         {"effective", static_cast<std::uint64_t>(fits)}});
+  }
   net::io_context& io = impl_->loops.front()->io;
   for (auto& [name, l] : impl_->listeners) {
     const std::string key = name == "main"     ? "http.listen"

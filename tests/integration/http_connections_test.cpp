@@ -506,6 +506,23 @@ TEST_F(HttpLayerTest, IdleAndSlowBodyConnectionsTimeOut) {
   EXPECT_GE(closedTotal("body_timeout"), 1);
 }
 
+TEST_F(HttpLayerTest, AClientThatStopsReadingIsDroppedAtTheWriteTimeout) {
+  start("  write_timeout: 1s\n");
+  RawConnection reader_that_stalls(port_);
+  // 1,000 pipelined requests for the 13 kB OpenAPI document: far more than the socket
+  // buffers hold, so the server must wait on a client that never reads.
+  std::string requests;
+  for (int i = 0; i < 1000; ++i) requests += get("/openapi.json");
+  ASSERT_TRUE(reader_that_stalls.send(requests));
+  const auto deadline = Clock::now() + 10s;
+  while (closedTotal("write_timeout") < 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(closedTotal("write_timeout"), 1);
+  EXPECT_TRUE(reader_that_stalls.closedWithin(10s));
+  EXPECT_EQ(http(address(), "GET", "/livez").status, 200);
+}
+
 TEST_F(HttpLayerTest, ConnectionsBeyondMaxConnectionsAreRefusedCleanly) {
   start("  max_connections: 50\n");
   auto held = openMany(50);
