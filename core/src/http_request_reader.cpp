@@ -18,7 +18,7 @@ bool equalsIgnoringCase(std::string_view a, std::string_view b) {
 }
 
 // Our own reasons to stop a message, reported through Beast's error_code.
-enum class Refusal { kNone, kTooManyHeaders, kBodyTooLarge, kTarget };
+enum class Refusal { kNone, kTooManyHeaders, kBodyTooLarge, kTarget, kCoding, kAmbiguousLength };
 
 }  // namespace
 
@@ -69,6 +69,20 @@ class RequestReader::Parser : public http::basic_parser<true> {
       ec = http::error::header_limit;
       return;
     }
+    if (name == http::field::transfer_encoding) {
+      // Only plain "chunked": a body in another coding ("gzip, chunked") would reach handlers
+      // still encoded.
+      std::string_view coding(value.data(), value.size());
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      unsupported_coding_ |= has_transfer_encoding_ || !equalsIgnoringCase(coding, "chunked");
+      has_transfer_encoding_ = true;
+    }
+    if (name == http::field::content_length) has_content_length_ = true;
     if (name == http::field::expect &&
         equalsIgnoringCase(std::string_view(value.data(), value.size()), "100-continue")) {
       expect_continue_ = true;
@@ -77,7 +91,17 @@ class RequestReader::Parser : public http::basic_parser<true> {
                                 std::string(value.data(), value.size())});
   }
 
-  void on_header_impl(error_code&) override {}
+  // RFC 9112 6.1 and 6.3: a request body is framed by chunked or by Content-Length, never by
+  // another coding or by both (the classic request-smuggling ambiguity).
+  void on_header_impl(error_code& ec) override {
+    if (unsupported_coding_ || (has_transfer_encoding_ && !chunked())) {
+      refusal_ = Refusal::kCoding;
+      ec = http::error::bad_transfer_encoding;
+    } else if (has_transfer_encoding_ && has_content_length_) {
+      refusal_ = Refusal::kAmbiguousLength;
+      ec = http::error::bad_content_length;
+    }
+  }
 
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
     if (length && *length > body_limit_) {
@@ -116,6 +140,9 @@ class RequestReader::Parser : public http::basic_parser<true> {
   std::size_t body_limit_ = 0;  // nothing until the server has routed the head
   int version_ = 11;
   bool expect_continue_ = false;
+  bool has_transfer_encoding_ = false;
+  bool has_content_length_ = false;
+  bool unsupported_coding_ = false;
   Refusal refusal_ = Refusal::kNone;
 };
 
@@ -169,15 +196,18 @@ RequestReader::Progress RequestReader::feed(std::string_view data, std::size_t& 
                                " bytes");
         case Refusal::kTarget:
           return fail(400, "Bad request: the request target must be a path (\"/tasks\")");
+        case Refusal::kCoding:
+          return fail(501, "Transfer-Encoding not supported: a request body may only be chunked");
+        case Refusal::kAmbiguousLength:
+          return fail(400,
+                      "Bad request: both Content-Length and Transfer-Encoding are set; send "
+                      "one");
         case Refusal::kNone:
           break;
       }
       if (ec == http::error::header_limit) {
         return fail(431, "Request head too large: the limit is " +
                              std::to_string(limits_.max_head_bytes) + " bytes");
-      }
-      if (ec == http::error::bad_transfer_encoding) {
-        return fail(501, "Transfer-Encoding not supported: only chunked is");
       }
       return fail(400, "Bad request: " + ec.message());
     }
@@ -187,9 +217,8 @@ RequestReader::Progress RequestReader::feed(std::string_view data, std::size_t& 
 
 RequestReader::Progress RequestReader::finish() {
   if (failure_status_) return Progress::kFailed;
-  error_code ec;
-  parser_->put_eof(ec);
-  if (!ec && parser_->is_done()) return Progress::kMessageComplete;
+  // A request's end is always framed (Content-Length, chunked, or no body), never the
+  // connection's end: a request cut short is incomplete.
   if (!parser_->got_some()) return Progress::kNeedMore;
   return fail(400, "Bad request: the connection closed before the request was complete");
 }
