@@ -64,7 +64,7 @@ class SystemClock : public Clock {
   }
 };
 
-// Services and health checks shared by all plugins.
+// Services, health checks and reload callbacks shared by all plugins.
 struct SharedServices {
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<void>, std::less<>> services;
@@ -73,6 +73,11 @@ struct SharedServices {
     std::function<HealthResult()> fn;
   };
   std::vector<Check> checks;
+  struct ReloadHook {
+    std::string owner;  // plugin name: its hooks are dropped before its stop()
+    std::function<void()> fn;
+  };
+  std::vector<ReloadHook> reload_hooks;
 };
 
 class PluginServices : public ServiceRegistry {
@@ -147,7 +152,8 @@ class HostContext : public PluginContext {
         scheduler_(scheduler, plugin.name),
         clock_(clock),
         runtime_(runtime),
-        health_(shared) {}
+        health_(shared),
+        shared_(shared) {}
 
   std::string_view pluginName() const override { return plugin_.name; }
   const Logger& logger() const override { return logger_; }
@@ -158,6 +164,10 @@ class HostContext : public PluginContext {
   const Clock& clock() const override { return clock_; }
   const RuntimeInfo& runtime() const override { return runtime_; }
   HealthRegistry& health() override { return health_; }
+  void onReload(std::function<void()> callback) override {
+    std::lock_guard lock(shared_.mutex);
+    shared_.reload_hooks.push_back({plugin_.name, std::move(callback)});
+  }
 
  private:
   LoadedPlugin& plugin_;
@@ -169,11 +179,24 @@ class HostContext : public PluginContext {
   const Clock& clock_;
   const RuntimeInfo& runtime_;
   PluginHealth health_;
+  SharedServices& shared_;
 };
+
+// The plugin names found in the plugin folders the config names: the only other top-level
+// sections the host config accepts.
+std::vector<std::string> installedPluginNames(const ConfigNode& root,
+                                              const std::string& default_dir) {
+  std::vector<std::string> installed;
+  for (const auto& file : discoverPluginFiles(pluginDirsFromConfig(root, default_dir))) {
+    installed.push_back(fs::path(file).stem().string());
+  }
+  return installed;
+}
 
 }  // namespace
 
 struct Host::State {
+  CommandLine cli;  // kept to re-read the same configuration on reload()
   HostConfig config;
   RuntimeInfo runtime;
   SystemClock clock;
@@ -200,6 +223,7 @@ struct Host::State {
       std::lock_guard lock(shared.mutex);
       shared.services.clear();
       shared.checks.clear();
+      shared.reload_hooks.clear();
     }
     contexts.clear();
     for (auto it = plugins.rbegin(); it != plugins.rend(); ++it) (*it)->instance.reset();
@@ -212,6 +236,8 @@ struct Host::State {
   int loadAndConfigure(const CommandLine& cli, const ConfigNode& root);
   void addHostRoutes();
   void stopStarted(std::chrono::steady_clock::time_point deadline);
+  Status reloadSettings();
+  void runReloadHooks();
 };
 
 Result<ConfigNode> Host::State::loadEffectiveConfig(const CommandLine& cli) {
@@ -232,17 +258,13 @@ Result<ConfigNode> Host::State::loadEffectiveConfig(const CommandLine& cli) {
     sources.files = std::move(files).value();
   }
   sources.files.insert(sources.files.end(), cli.config_files.begin(), cli.config_files.end());
-  runtime.env = env;
+  if (runtime.env != env) runtime.env = env;  // unchanged on reload, while plugins read it
   return loadConfig(sources);
 }
 
 int Host::State::loadAndConfigure(const CommandLine& cli, const ConfigNode& root) {
   const std::string default_dir = defaultPluginDir();
-  std::vector<std::string> installed;
-  for (const auto& file : discoverPluginFiles(pluginDirsFromConfig(root, default_dir))) {
-    installed.push_back(fs::path(file).stem().string());
-  }
-  auto parsed = parseHostConfig(root, installed, default_dir);
+  auto parsed = parseHostConfig(root, installedPluginNames(root, default_dir), default_dir);
   if (!parsed) {
     fail(parsed.status().message());
     return kExitConfig;
@@ -362,6 +384,10 @@ void Host::State::stopStarted(std::chrono::steady_clock::time_point deadline) {
   for (auto it = started.rbegin(); it != started.rend(); ++it) {
     LoadedPlugin* p = *it;
     scheduler->cancelOwnedBy(p->name);
+    {
+      std::lock_guard lock(shared.mutex);
+      std::erase_if(shared.reload_hooks, [p](const auto& hook) { return hook.owner == p->name; });
+    }
     try {
       p->instance->stop(deadline);
     } catch (const std::exception& e) {
@@ -373,11 +399,42 @@ void Host::State::stopStarted(std::chrono::steady_clock::time_point deadline) {
   started.clear();
 }
 
+// Re-reads the configuration exactly as at start-up and applies what can change while serving:
+// log.level. Plugin sections are not re-configured; other host settings need a restart.
+Status Host::State::reloadSettings() {
+  auto root = loadEffectiveConfig(cli);
+  if (!root) return root.status();
+  const std::string default_dir = defaultPluginDir();
+  auto parsed = parseHostConfig(*root, installedPluginNames(*root, default_dir), default_dir);
+  if (!parsed) return parsed.status();
+  setLogLevel(parsed->log.level);
+  config.log.level = parsed->log.level;
+  log.info("configuration re-read", {{"log_level", logLevelName(parsed->log.level)}});
+  return Status::ok();
+}
+
+// Runs on the main thread, like stopStarted(), so a hook never runs once its plugin stopped.
+void Host::State::runReloadHooks() {
+  std::vector<SharedServices::ReloadHook> hooks;
+  {
+    std::lock_guard lock(shared.mutex);
+    hooks = shared.reload_hooks;
+  }
+  for (const auto& hook : hooks) {
+    try {
+      hook.fn();
+    } catch (const std::exception& e) {
+      log.error("plugin reload callback threw", {{"plugin", hook.owner}, {"error", e.what()}});
+    }
+  }
+}
+
 Host::Host() : state_(std::make_unique<State>()) {}
 Host::~Host() = default;
 
 int Host::startUp(const CommandLine& cli) {
   State& st = *state_;
+  st.cli = cli;
   configureLogging({LogLevel::kInfo, defaultLogFormat(), 1});
   auto root = st.loadEffectiveConfig(cli);
   if (!root) {
@@ -464,6 +521,22 @@ int Host::startUp(const CommandLine& cli) {
                         {"env", st.runtime.env},
                         {"startup_ms", static_cast<std::int64_t>(startup_ms)}});
   return -1;
+}
+
+void Host::reload() {
+  State& st = *state_;
+  st.log.info("SIGHUP: reloading the configuration, then the plugins");
+  Status s;
+  try {
+    s = st.reloadSettings();
+  } catch (const std::exception& e) {
+    s = Status::internal(e.what());
+  }
+  if (!s) {
+    st.log.error("cannot reload the configuration; keeping the current settings",
+                 {{"error", s.message()}});
+  }
+  st.runReloadHooks();
 }
 
 int Host::shutDown() {

@@ -31,6 +31,11 @@ class Host {
   // Everything up to serving. Prints one line per problem to stderr; returns an exit code,
   // or -1 when the host is serving and should wait for a termination request.
   int startUp(const CommandLine& cli);
+  // On SIGHUP, while serving, on the thread that calls shutDown(): re-reads the configuration
+  // (the same --env/--config files and environment) and applies log.level, then runs every
+  // plugin's onReload callback. A broken configuration is logged and the old settings stay;
+  // the callbacks run either way.
+  void reload();
   // Graceful shutdown after SIGTERM/SIGINT; returns the exit code.
   int shutDown();
 

@@ -12,21 +12,8 @@ namespace appliance::host {
 namespace {
 
 LogSettings g_settings;
+std::atomic<LogLevel> g_level{LogLevel::kInfo};  // g_settings.level, changeable while serving
 thread_local std::string t_correlation_id;
-
-const char* levelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "info";
-}
 
 void writeAll(int fd, const std::string& line) {
   const char* p = line.data();
@@ -41,9 +28,31 @@ void writeAll(int fd, const std::string& line) {
 
 }  // namespace
 
-void configureLogging(const LogSettings& settings) { g_settings = settings; }
-const LogSettings& logSettings() { return g_settings; }
+void configureLogging(const LogSettings& settings) {
+  g_settings = settings;
+  g_level.store(settings.level, std::memory_order_relaxed);
+}
+void setLogLevel(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+LogSettings logSettings() {
+  LogSettings settings = g_settings;
+  settings.level = g_level.load(std::memory_order_relaxed);
+  return settings;
+}
 LogFormat defaultLogFormat() { return ::isatty(1) ? LogFormat::kText : LogFormat::kJson; }
+
+const char* logLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
 
 bool parseLogLevel(std::string_view text, LogLevel& out) {
   if (text == "debug")
@@ -63,7 +72,7 @@ void setThreadCorrelationId(std::string_view id) { t_correlation_id.assign(id); 
 std::string_view threadCorrelationId() { return t_correlation_id; }
 
 bool HostLogger::enabled(LogLevel level) const {
-  return static_cast<int>(level) >= static_cast<int>(g_settings.level);
+  return static_cast<int>(level) >= static_cast<int>(g_level.load(std::memory_order_relaxed));
 }
 
 void HostLogger::log(LogLevel level, std::string_view message,
@@ -78,7 +87,7 @@ void HostLogger::log(LogLevel level, std::string_view message,
     line += "{\"ts\":\"";
     appendTimestamp(line, now);
     line += "\",\"level\":\"";
-    line += levelName(level);
+    line += logLevelName(level);
     line += "\",\"plugin\":\"";
     appendJsonEscaped(line, component_);
     line += "\",\"msg\":\"";
@@ -105,7 +114,7 @@ void HostLogger::log(LogLevel level, std::string_view message,
   } else {
     appendTimestamp(line, now);
     line += ' ';
-    std::string lvl = levelName(level);
+    std::string lvl = logLevelName(level);
     for (auto& c : lvl) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     lvl.resize(5, ' ');
     line += lvl;

@@ -19,11 +19,14 @@ struct LogSettings {
   int fd = 1;
 };
 
-// Process-wide settings; set once at start-up (before threads), read everywhere.
+// Process-wide settings; set once at start-up (before threads), read everywhere. Only the level
+// may change later (setLogLevel, on SIGHUP), from any thread.
 void configureLogging(const LogSettings& settings);
-const LogSettings& logSettings();
+void setLogLevel(LogLevel level);
+LogSettings logSettings();
 LogFormat defaultLogFormat();  // text on a terminal, JSON otherwise
 bool parseLogLevel(std::string_view text, LogLevel& out);
+const char* logLevelName(LogLevel level);  // "debug", "info", "warn", "error"
 
 // The correlation id of the request being handled on this thread ("" when none).
 void setThreadCorrelationId(std::string_view id);

@@ -13,14 +13,16 @@
 #include "host.h"
 
 int main(int argc, char** argv) {
-  // Block the termination signals before any thread exists, so every thread inherits the mask
-  // and only the main thread's sigwait below ever receives them.
-  sigset_t termination;
-  sigemptyset(&termination);
-  sigaddset(&termination, SIGINT);
-  sigaddset(&termination, SIGQUIT);
-  sigaddset(&termination, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &termination, nullptr);
+  // Block the termination signals and SIGHUP before any thread exists, so every thread inherits
+  // the mask and only the main thread's sigwait below ever receives them. SIGHUP (reload) thus
+  // never kills the process, not even during start-up, when it waits until serving begins.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGQUIT);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   // glibc gives each busy thread its own malloc arena; with one HTTP thread per keep-alive
   // connection that costs megabytes of RSS for no measurable throughput (bench/README.md).
   if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 2);
@@ -43,8 +45,11 @@ int main(int argc, char** argv) {
     if (cli.command_line.list_plugins) return host.listPlugins(cli.command_line);
     const int rc = host.startUp(cli.command_line);
     if (rc >= 0) return rc;
-    int signal_number = 0;
-    while (sigwait(&termination, &signal_number) != 0) {
+    for (;;) {
+      int signal_number = 0;
+      if (sigwait(&handled, &signal_number) != 0) continue;
+      if (signal_number != SIGHUP) break;
+      host.reload();
     }
     return host.shutDown();
   } catch (const std::exception& e) {

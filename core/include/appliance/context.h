@@ -105,6 +105,12 @@ class PluginContext {
   virtual const Clock& clock() const = 0;
   virtual const RuntimeInfo& runtime() const = 0;
   virtual HealthRegistry& health() = 0;
+  // Registers `callback` to run on every host reload (SIGHUP), after the host re-read its own
+  // settings (the config files, log.level): re-read whatever your plugin can pick up without
+  // a restart, e.g. rotated secret files. Called from a host thread, never from a signal
+  // handler, and never after your stop(); callbacks must be quick and thread-safe (they may
+  // run alongside your routes and timers). Register during init().
+  virtual void onReload(std::function<void()> callback) = 0;
   // Append new services here (outbound HTTP client, leader election, ...).
 };
 

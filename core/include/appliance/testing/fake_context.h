@@ -1,12 +1,14 @@
 #pragma once
 // FakeContext: a PluginContext for unit tests, with no host. Everything a plugin does
 // through it can be read back: log lines, metrics, routes (call them directly), services,
-// timers (fire them by hand), health checks, and a manual clock.
+// timers (fire them by hand), health checks, reload callbacks (run them with reload()), and a
+// manual clock.
 //
 // Link target: appliance::sdk_testing.
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -133,6 +135,10 @@ class FakeContext : public PluginContext {
   const Clock& clock() const override { return manual_clock; }
   const RuntimeInfo& runtime() const override { return runtime_info; }
   HealthRegistry& health() override { return health_checks; }
+  void onReload(std::function<void()> callback) override;
+
+  // Runs every callback registered with onReload(), in order, as the host does on SIGHUP.
+  void reload();
 
   // The value of a counter or gauge sample (histograms: the sample count), or nullopt.
   std::optional<double> metricValue(std::string_view name,
@@ -151,6 +157,8 @@ class FakeContext : public PluginContext {
 
  private:
   std::string name_;
+  std::mutex reload_mutex_;
+  std::vector<std::function<void()>> reload_callbacks_;
 };
 
 }  // namespace appliance::testing

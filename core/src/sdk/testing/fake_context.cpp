@@ -268,6 +268,20 @@ std::optional<double> FakeContext::metricValue(
   return std::nullopt;
 }
 
+void FakeContext::onReload(std::function<void()> callback) {
+  std::lock_guard lock(reload_mutex_);
+  reload_callbacks_.push_back(std::move(callback));
+}
+
+void FakeContext::reload() {
+  std::vector<std::function<void()>> callbacks;
+  {
+    std::lock_guard lock(reload_mutex_);
+    callbacks = reload_callbacks_;
+  }
+  for (const auto& callback : callbacks) callback();
+}
+
 std::string FakeContext::metricsText() const {
   return prometheus::TextSerializer().Serialize(registry->Collect());
 }
