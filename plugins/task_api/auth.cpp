@@ -104,7 +104,29 @@ bool isValidRsaPublicKey(const std::string& pem, std::string& error) {
   return false;
 }
 
-void readJwtSettings(ConfigReader& jwt, JwtSettings& out) {
+// The HS256 secret in `path`, surrounding whitespace trimmed.
+bool loadSecretFile(const std::string& path, std::string& secret, std::string& error) {
+  std::string text;
+  if (!readSmallFile(path, text, error)) return false;
+  secret = std::string(trim(text));
+  OPENSSL_cleanse(text.data(), text.size());
+  return true;
+}
+
+// The PEM RSA public key in `path`, checked.
+bool loadPublicKeyFile(const std::string& path, std::string& pem, std::string& error) {
+  std::string text;
+  if (!readSmallFile(path, text, error)) return false;
+  if (!isValidRsaPublicKey(text, error)) {
+    error = path + " is not a PEM RSA public key (" + error +
+            "); export it with `openssl rsa -in private.pem -pubout`";
+    return false;
+  }
+  pem = std::move(text);
+  return true;
+}
+
+void readJwtSettings(ConfigReader& jwt, JwtSettings& out, AuthFiles& files) {
   auto secret = jwt.optionalString("hs256_secret");
   auto secret_file = jwt.optionalString("hs256_secret_file");
   auto key_file = jwt.optionalString("rs256_public_key_file");
@@ -119,10 +141,8 @@ void readJwtSettings(ConfigReader& jwt, JwtSettings& out) {
   } else if (secret) {
     out.hs256_secret = *secret;
   } else if (secret_file) {
-    std::string text;
-    if (readSmallFile(*secret_file, text, error)) {
-      out.hs256_secret = std::string(trim(text));
-    } else {
+    files.hs256_secret = *secret_file;
+    if (!loadSecretFile(*secret_file, out.hs256_secret, error)) {
       jwt.error("hs256_secret_file", error);
     }
   }
@@ -133,15 +153,9 @@ void readJwtSettings(ConfigReader& jwt, JwtSettings& out) {
     out.hs256_secret.clear();
   }
   if (key_file) {
-    std::string pem;
-    if (!readSmallFile(*key_file, pem, error)) {
+    files.rs256_public_key = *key_file;
+    if (!loadPublicKeyFile(*key_file, out.rs256_public_key_pem, error)) {
       jwt.error("rs256_public_key_file", error);
-    } else if (!isValidRsaPublicKey(pem, error)) {
-      jwt.error("rs256_public_key_file",
-                *key_file + " is not a PEM RSA public key (" + error +
-                    "); export it with `openssl rsa -in private.pem -pubout`");
-    } else {
-      out.rs256_public_key_pem = std::move(pem);
     }
   }
 }
@@ -200,8 +214,11 @@ void readAuthSettings(ConfigReader& auth, AuthSettings& out) {
     }
     addToken(token, out);
   }
+  out.list_tokens = out.token_hashes.size();
+  out.list_weak_tokens = out.weak_tokens;
   const bool create_file = auth.boolean("tokens_file_create", false);
   if (auto file = auth.optionalString("tokens_file")) {
+    out.files.tokens = *file;
     std::error_code ec;
     std::string error;
     if (!std::filesystem::exists(*file, ec)) {
@@ -216,8 +233,10 @@ void readAuthSettings(ConfigReader& auth, AuthSettings& out) {
       auth.error("tokens_file", error);
     }
   }
+  out.reload_interval = auth.duration("reload_interval", std::chrono::seconds(10),
+                                      std::chrono::seconds(1), std::chrono::hours(24));
   ConfigReader jwt = auth.section("jwt");
-  readJwtSettings(jwt, out.jwt);
+  readJwtSettings(jwt, out.jwt, out.files);
   if (out.enabled && !out.hasSource() && !auth.hasErrors()) {
     auth.error("tokens",
                "authentication is enabled but no token source is configured: set "
@@ -268,6 +287,54 @@ Status loadPendingTokensFile(AuthSettings& settings) {
     return Status::invalid("task_api.auth.tokens_file: " + error);
   }
   settings.pending_tokens_file.clear();
+  return Status::ok();
+}
+
+const std::string& authFilePath(const AuthFiles& files, AuthFile which) {
+  switch (which) {
+    case AuthFile::kTokens:
+      return files.tokens;
+    case AuthFile::kHs256Secret:
+      return files.hs256_secret;
+    case AuthFile::kRs256PublicKey:
+      break;
+  }
+  return files.rs256_public_key;
+}
+
+Status reloadAuthFile(AuthFile which, AuthSettings& settings) {
+  const std::string& path = authFilePath(settings.files, which);
+  std::string error;
+  if (which == AuthFile::kTokens) {
+    AuthSettings read;
+    if (!loadTokensFile(path, read, error)) {
+      return Status::invalid("task_api.auth.tokens_file: " + error);
+    }
+    settings.token_hashes.resize(settings.list_tokens);
+    settings.token_hashes.insert(settings.token_hashes.end(), read.token_hashes.begin(),
+                                 read.token_hashes.end());
+    settings.weak_tokens = settings.list_weak_tokens + read.weak_tokens;
+  } else if (which == AuthFile::kHs256Secret) {
+    std::string secret;
+    if (!loadSecretFile(path, secret, error)) {
+      return Status::invalid("task_api.auth.jwt.hs256_secret_file: " + error);
+    }
+    if (secret.size() < kMinHmacSecretBytes) {
+      const std::size_t length = secret.size();
+      OPENSSL_cleanse(secret.data(), secret.size());
+      return Status::invalid("task_api.auth.jwt.hs256_secret_file: " + path + " holds " +
+                             std::to_string(length) +
+                             " bytes (whitespace trimmed); an HS256 secret must be at least 32 "
+                             "bytes (RFC 7518); generate one with `openssl rand -base64 48`");
+    }
+    settings.jwt.hs256_secret = std::move(secret);
+  } else {
+    std::string pem;
+    if (!loadPublicKeyFile(path, pem, error)) {
+      return Status::invalid("task_api.auth.jwt.rs256_public_key_file: " + error);
+    }
+    settings.jwt.rs256_public_key_pem = std::move(pem);
+  }
   return Status::ok();
 }
 

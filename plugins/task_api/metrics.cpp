@@ -23,6 +23,14 @@ Result<std::shared_ptr<TaskMetrics>> TaskMetrics::create(prometheus::Registry& r
                          .Register(registry);
     metrics->auth_missing_ = &failures.Add({{"reason", "missing"}});
     metrics->auth_invalid_ = &failures.Add({{"reason", "invalid"}});
+    auto& reloads = prometheus::BuildCounter()
+                        .Name("appliance_task_api_auth_reloads_total")
+                        .Help(
+                            "Re-reads of a changed auth secret file (tokens_file, JWT key "
+                            "files), by result; on error the previous credentials stay.")
+                        .Register(registry);
+    metrics->reload_ok_ = &reloads.Add({{"result", "ok"}});
+    metrics->reload_error_ = &reloads.Add({{"result", "error"}});
   } catch (const std::exception& e) {
     return Status::internal(std::string("cannot register task_api metrics: ") + e.what());
   }
@@ -47,5 +55,7 @@ void TaskMetrics::refreshTaskCounts(TaskStore& store, const Logger& logger) {
 void TaskMetrics::countAuthFailure(AuthResult result) {
   (result == AuthResult::kInvalid ? auth_invalid_ : auth_missing_)->Increment();
 }
+
+void TaskMetrics::countAuthReload(bool ok) { (ok ? reload_ok_ : reload_error_)->Increment(); }
 
 }  // namespace appliance::plugins::task_api

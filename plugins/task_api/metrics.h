@@ -2,6 +2,7 @@
 // The task API's metrics on the shared registry:
 //   appliance_tasks{done="true"|"false"}                 live tasks, refreshed on a timer
 //   appliance_task_api_auth_failures_total{reason="missing"|"invalid"}
+//   appliance_task_api_auth_reloads_total{result="ok"|"error"}  re-reads of a secret file
 // Handles are resolved once; updating them is lock-free and thread-safe.
 
 #include <atomic>
@@ -28,6 +29,7 @@ class TaskMetrics {
   // once per failure streak (the store's own health check reports the outage).
   void refreshTaskCounts(TaskStore& store, const Logger& logger);
   void countAuthFailure(AuthResult result);
+  void countAuthReload(bool ok);
 
  private:
   TaskMetrics() = default;
@@ -36,6 +38,8 @@ class TaskMetrics {
   prometheus::Gauge* open_ = nullptr;
   prometheus::Counter* auth_missing_ = nullptr;
   prometheus::Counter* auth_invalid_ = nullptr;
+  prometheus::Counter* reload_ok_ = nullptr;
+  prometheus::Counter* reload_error_ = nullptr;
   std::atomic<bool> failing_{false};
 };
 

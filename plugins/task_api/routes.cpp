@@ -44,7 +44,8 @@ HttpHandler bind(const std::shared_ptr<const TaskRoutes>& routes, Method method)
 
 }  // namespace
 
-TaskRoutes::TaskRoutes(std::shared_ptr<TaskStore> store, std::shared_ptr<const Authenticator> auth,
+TaskRoutes::TaskRoutes(std::shared_ptr<TaskStore> store,
+                       std::shared_ptr<const AuthenticatorSlot> auth,
                        std::shared_ptr<TaskMetrics> metrics, ListLimits limits,
                        const Logger& logger)
     : store_(std::move(store)),
@@ -54,7 +55,7 @@ TaskRoutes::TaskRoutes(std::shared_ptr<TaskStore> store, std::shared_ptr<const A
       logger_(logger) {}
 
 bool TaskRoutes::authorize(const HttpRequest& request, HttpResponse& response) const {
-  const AuthOutcome outcome = auth_->check(request);
+  const AuthOutcome outcome = auth_->current()->check(request);
   if (outcome.result == AuthResult::kOk) return true;
   if (metrics_) metrics_->countAuthFailure(outcome.result);
   if (logger_.enabled(LogLevel::kDebug)) {

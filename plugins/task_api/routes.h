@@ -4,7 +4,8 @@
 // writes the answer. Store errors map to 404, 409, 503 (+ Retry-After) or 500; internals are
 // logged, never returned.
 //
-// Immutable after construction; handlers run concurrently on the host's HTTP threads.
+// Immutable after construction (the Authenticator is read from its slot per request, so a
+// rotated one takes effect at once); handlers run concurrently on the host's HTTP threads.
 
 #include <memory>
 
@@ -19,7 +20,7 @@ namespace appliance::plugins::task_api {
 
 class TaskRoutes {
  public:
-  TaskRoutes(std::shared_ptr<TaskStore> store, std::shared_ptr<const Authenticator> auth,
+  TaskRoutes(std::shared_ptr<TaskStore> store, std::shared_ptr<const AuthenticatorSlot> auth,
              std::shared_ptr<TaskMetrics> metrics, ListLimits limits, const Logger& logger);
 
   void create(const HttpRequest& request, HttpResponse& response) const;
@@ -36,7 +37,7 @@ class TaskRoutes {
                         HttpResponse& response) const;
 
   std::shared_ptr<TaskStore> store_;
-  std::shared_ptr<const Authenticator> auth_;
+  std::shared_ptr<const AuthenticatorSlot> auth_;
   std::shared_ptr<TaskMetrics> metrics_;
   ListLimits limits_;
   const Logger& logger_;

@@ -1,5 +1,6 @@
 #include "task_api.h"
 
+#include "auth_reload.h"
 #include "docs.h"
 #include "openapi.h"
 #include "routes.h"
@@ -30,8 +31,8 @@ Status TaskApiPlugin::init(PluginContext& context) {
   if (!metrics.isOk()) return metrics.status();
   metrics_ = metrics.value();
 
-  auto routes =
-      std::make_shared<const TaskRoutes>(store_, auth.value(), metrics_, config_->list, logger);
+  auto slot = std::make_shared<AuthenticatorSlot>(auth.value());
+  auto routes = std::make_shared<const TaskRoutes>(store_, slot, metrics_, config_->list, logger);
   if (Status s = registerTaskRoutes(context.http(), routes); !s.isOk()) return s;
 
   auto openapi = std::make_shared<const std::string>(
@@ -44,8 +45,21 @@ Status TaskApiPlugin::init(PluginContext& context) {
                             [metrics = metrics_, store = store_, &logger] {
                               metrics->refreshTaskCounts(*store, logger);
                             });
+  watchAuthFiles(context, std::move(slot));
   logAuthMode(logger);
   return Status::ok();
+}
+
+// Secret files are re-read when their stamp changes (every auth.reload_interval) and on a host
+// reload (SIGHUP), whatever the stamps say.
+void TaskApiPlugin::watchAuthFiles(PluginContext& context,
+                                   std::shared_ptr<AuthenticatorSlot> slot) {
+  auto reloader = std::make_shared<CredentialReloader>(config_->auth, std::move(slot), metrics_,
+                                                       context.clock(), context.logger());
+  if (!reloader->watchesFiles()) return;
+  context.scheduler().every("task_api.auth_reload", config_->auth.reload_interval,
+                            [reloader] { reloader->checkForChanges(); });
+  context.onReload([reloader] { reloader->reloadNow(); });
 }
 
 Status TaskApiPlugin::start() {

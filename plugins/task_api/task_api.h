@@ -1,7 +1,8 @@
 #pragma once
 // TaskApiPlugin: the seed-compatible Task Manager HTTP API. Requires the `task_store`
 // service; provides none. configure() parses `task_api.*` (and reads the token/key files it
-// names); init() registers the routes, metrics and the gauge timer; start() fills the gauge.
+// names); init() registers the routes, metrics, the gauge timer and the watch on the secret
+// files (a reload_interval timer and a host-reload hook); start() fills the gauge.
 
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@ class TaskApiPlugin final : public Plugin {
   Status start() override;
 
  private:
+  void watchAuthFiles(PluginContext& context, std::shared_ptr<AuthenticatorSlot> slot);
   void logAuthMode(const Logger& logger) const;
   std::string docsDir(const PluginContext& context) const;
 
