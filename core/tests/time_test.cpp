@@ -31,6 +31,21 @@ TEST(Timestamp, RejectsMalformedInput) {
   }
 }
 
+// Found by the timestamps fuzz target: an offset moved the instant to year 0 or 10000, which
+// formatted as "0000-12-31..." (refused when parsed back) or "0000-01-01..." (wrong).
+TEST(Timestamp, RejectsInstantsOutsideYears1To9999InUtc) {
+  EXPECT_FALSE(parseTimestamp("0001-01-01T00:00:00+01:00"));
+  EXPECT_FALSE(parseTimestamp("9999-12-31T23:59:59-01:00"));
+  const auto first = parseTimestamp("0001-01-01T00:00:00Z");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(formatTimestamp(*first), "0001-01-01T00:00:00.000000Z");
+  EXPECT_EQ(*parseTimestamp("0001-01-01T01:00:00+01:00"), *first);
+  const auto last = parseTimestamp("9999-12-31T23:59:59.999999Z");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(formatTimestamp(*last), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(*parseTimestamp("9999-12-31T22:59:59.999999-01:00"), *last);
+}
+
 TEST(Timestamp, FormatsRoundTrip) {
   EXPECT_EQ(formatTimestamp(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(formatTimestamp(-1), "1969-12-31T23:59:59.999999Z");

@@ -32,6 +32,10 @@ bool parseDate(std::string_view s, int& y, int& m, int& d) {
   return static_cast<unsigned>(d) <= daysInMonth(y, static_cast<unsigned>(m));
 }
 
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in seconds since the epoch.
+constexpr std::int64_t kFirstSecond = -62'135'596'800;
+constexpr std::int64_t kLastSecond = 253'402'300'799;
+
 Status bad(std::string_view why) {
   return Status::invalid("invalid datetime: " + std::string(why) +
                          " (expected ISO-8601, e.g. 2024-05-01T12:00:00.123456Z)");
@@ -101,6 +105,11 @@ Result<Timestamp> parseTimestamp(std::string_view s) {
   if (pos != s.size()) return bad("unexpected text after the zone");
   const std::int64_t days = daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t seconds = days * 86400 + h * 3600 + mi * 60 + sec - offset_seconds;
+  // An offset can move a local time at either end of the calendar out of years 1..9999 in
+  // UTC ("0001-01-01T00:00:00+01:00"), which formatTimestamp cannot write.
+  if (seconds < kFirstSecond || seconds > kLastSecond) {
+    return bad("the instant in UTC is outside years 1-9999");
+  }
   return toTimestamp(seconds, micros);
 }
 
