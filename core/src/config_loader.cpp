@@ -222,6 +222,7 @@ Result<ConfigNode> loadConfig(const ConfigSources& sources) {
       return Status::invalid(file + ":" + std::to_string(e.mark.line + 1) +
                              ": invalid YAML: " + e.msg);
     }
+    if (Status s = checkExpandedSize(doc, file); !s) return s;
     if (doc.IsNull() || !doc.IsDefined()) continue;  // an empty file overlays nothing
     if (!doc.IsMap()) {
       return Status::invalid(

@@ -82,6 +82,30 @@ TEST_F(ConfigFiles, TopLevelMustBeAMap) {
   EXPECT_THAT(root.status().message(), HasSubstr("the top level must be a map"));
 }
 
+// Found by the config_yaml fuzz target: an alias inside its own anchor overflowed the stack
+// while locations were collected, and nested aliases expanded for hours.
+TEST_F(ConfigFiles, SelfContainingOrExplodingAliasesAreRefused) {
+  std::string bomb = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    bomb += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) bomb += (k ? ", " : "") + prev;
+    bomb += "]\n";
+  }
+  for (const std::string& text : {std::string("a: &a [*a]\n"), bomb}) {
+    const auto f = write("alias.yaml", text);
+    auto root = loadConfig({{f}, {}});
+    ASSERT_FALSE(root) << text;
+    EXPECT_THAT(root.status().message(), HasSubstr(f + ":1: invalid YAML: its aliases"));
+    auto parsed = ConfigNode::parse(text, "alias.yaml");
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_THAT(parsed.status().message(), HasSubstr("alias.yaml:1: invalid YAML: its aliases"));
+  }
+  auto shared = ConfigNode::parse("base: &b {threads: 4}\nhttp: *b\nadmin: *b\n", "ok.yaml");
+  ASSERT_TRUE(shared) << shared.status().message();
+  EXPECT_EQ(shared->child("admin").child("threads").scalar(), "4");
+}
+
 TEST_F(ConfigFiles, MissingFileIsAClearError) {
   auto root = loadConfig({{(dir_ / "nope.yaml").string()}, {}});
   ASSERT_FALSE(root);
@@ -174,6 +198,21 @@ TEST(ConfigReaderTest, ListenAddressChecksHostAndPort) {
   EXPECT_THAT(s.message(), HasSubstr("l.yaml:5: e: has an invalid IPv6 address"));
   EXPECT_THAT(s.message(), HasSubstr("l.yaml:6: f: has an invalid port"));
   EXPECT_THAT(s.message(), HasSubstr("l.yaml:7: g: has an invalid host name"));
+}
+
+// Found by the config_yaml fuzz target: a value or key holding a newline split one error
+// over several lines.
+TEST(ConfigReaderTest, EachErrorIsOneLineWhateverTheKeysAndValuesHold) {
+  auto root = ConfigNode::parse("timeout: \"5\\nminutes\\x1b\"\n\"bad\\nkey\": 1\n", "t.yaml");
+  ASSERT_TRUE(root) << root.status().message();
+  ConfigReader reader(*root);
+  reader.duration("timeout", std::chrono::seconds(1));
+  const appliance::Status s = reader.finish();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message(),
+            "t.yaml:1: timeout: must be a duration such as 250ms, 5s, 2m or 1h, got "
+            "'5\\nminutes\\x1b'\n"
+            "t.yaml:2: bad\\nkey: unknown key; known keys here: timeout");
 }
 
 TEST(ConfigReaderTest, SectionThatIsNotAMapIsAnError) {

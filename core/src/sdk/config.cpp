@@ -39,6 +39,37 @@ void collectLocations(const YAML::Node& node, const std::string& path, const std
   }
 }
 
+namespace {
+
+constexpr std::size_t kMaxExpandedNodes = 100'000;
+constexpr std::size_t kMaxExpandedDepth = 256;
+
+// Counts nodes as the walks above see them (an alias once per use), giving up past the limits.
+bool withinExpansionLimits(const YAML::Node& node, std::size_t depth, std::size_t& budget) {
+  if (budget == 0 || depth > kMaxExpandedDepth) return false;
+  --budget;
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!withinExpansionLimits(kv.second, depth + 1, budget)) return false;
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!withinExpansionLimits(item, depth + 1, budget)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Status checkExpandedSize(const YAML::Node& root, std::string_view file) {
+  std::size_t budget = kMaxExpandedNodes;
+  if (withinExpansionLimits(root, 0, budget)) return Status::ok();
+  return Status::invalid(std::string(file) +
+                         ":1: invalid YAML: its aliases (*name) expand it beyond 100000 values "
+                         "or 256 levels, or make it contain itself");
+}
+
 ConfigNode makeConfigNode(const YAML::Node& root,
                           std::shared_ptr<const ConfigLocations> locations) {
   return ConfigNode(
@@ -51,6 +82,7 @@ ConfigNode::ConfigNode(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)
 Result<ConfigNode> ConfigNode::parse(std::string_view yaml_text, std::string_view file_name) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml_text));
+    if (Status s = checkExpandedSize(root, file_name); !s) return s;
     auto locations = std::make_shared<ConfigLocations>();
     collectLocations(root, "", std::string(file_name), *locations);
     return ConfigNode(std::make_shared<Impl>(
@@ -129,12 +161,39 @@ std::string ConfigNode::toYaml() const {
   return out.c_str();
 }
 
+namespace {
+
+// One error is one line: control characters that came from a key or a value (a quoted
+// "a\nb", a block scalar) are written escaped.
+void appendPrintable(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7F) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    }
+  }
+}
+
+}  // namespace
+
 std::string configError(const ConfigNode& where, std::string_view what) {
-  std::string out = where.location();
+  std::string out;
+  appendPrintable(out, where.location());
   out += ": ";
-  out += where.path().empty() ? "<root>" : where.path();
+  appendPrintable(out, where.path().empty() ? "<root>" : where.path());
   out += ": ";
-  out += what;
+  appendPrintable(out, what);
   return out;
 }
 

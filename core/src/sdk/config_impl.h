@@ -29,4 +29,10 @@ void collectLocations(const YAML::Node& node, const std::string& path, const std
 
 std::string childPath(const std::string& parent, std::string_view key);
 
+// Aliases let a few lines expand to a huge tree ("billion laughs") or contain themselves
+// (`a: &a [*a]`), and every walk of the tree (locations, interpolation, redaction) would then
+// run for hours or overflow the stack. Call right after YAML::Load: refuses a document that
+// expands beyond 100000 nodes or 256 levels, naming `file`.
+Status checkExpandedSize(const YAML::Node& root, std::string_view file);
+
 }  // namespace appliance
