@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages a profile needs, only those missing. Idempotent and quick
-# when everything is present (one dpkg-query). Profiles: run, test, bench, all.
+# when everything is present (one dpkg-query). Profiles: run, test, bench, fuzz, all.
 set -euo pipefail
 
 profile="${1:-test}"
@@ -10,13 +10,15 @@ run_pkgs=(cmake make g++ pkg-config libpoco-dev libyaml-cpp-dev prometheus-cpp-d
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 postgresql-client-15
   prometheus clang-format)
 bench_pkgs=(wrk postgresql-contrib)
+fuzz_pkgs=(clang-14 libfuzzer-14-dev)
 
 case "$profile" in
   run) want=("${run_pkgs[@]}") ;;
   test) want=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) want=("${run_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  all) want=("${run_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "bootstrap.sh: unknown profile '$profile' (run, test, bench, all)" >&2; exit 2 ;;
+  fuzz) want=("${run_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  all) want=("${run_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  *) echo "bootstrap.sh: unknown profile '$profile' (run, test, bench, fuzz, all)" >&2; exit 2 ;;
 esac
 
 missing=()
