@@ -1010,14 +1010,19 @@ namespace {
 std::uint64_t raiseDescriptorLimit(std::uint64_t wanted, HostLogger& log) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
-  if (limit.rlim_cur >= wanted) return limit.rlim_cur;
+  if (limit.rlim_cur >= wanted) {
+    log.info("the open-file limit (RLIMIT_NOFILE) fits http.max_connections",
+             {{"limit", static_cast<std::uint64_t>(limit.rlim_cur)}, {"needed", wanted}});
+    return limit.rlim_cur;
+  }
   const rlim_t before = limit.rlim_cur;
   limit.rlim_cur = std::min<rlim_t>(wanted, limit.rlim_max);
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
   if (limit.rlim_cur != before) {
     log.info("raised the open-file limit (RLIMIT_NOFILE) to fit http.max_connections",
              {{"from", static_cast<std::uint64_t>(before)},
-              {"to", static_cast<std::uint64_t>(limit.rlim_cur)}});
+              {"to", static_cast<std::uint64_t>(limit.rlim_cur)},
+              {"needed", wanted}});
   }
   return limit.rlim_cur;
 }
