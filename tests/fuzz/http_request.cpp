@@ -142,18 +142,28 @@ class Connection {
       if (equalsIgnoringCase(h.name, "Expect") && equalsIgnoringCase(h.value, "100-continue")) {
         expect_continue = true;
       }
-      if (!equalsIgnoringCase(h.name, "Content-Length")) continue;
-      const std::string_view text = trimmed(h.value);
-      std::uint64_t length = 0;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
-      FUZZ_CHECK(ec == std::errc() && end == text.data() + text.size());
-      FUZZ_CHECK(reader_.contentLength() == length);
+      if (equalsIgnoringCase(h.name, "Content-Length")) checkContentLength(h.value);
     }
     FUZZ_CHECK(!(transfer_encoding && reader_.contentLength()));
     FUZZ_CHECK(transfer_encoding == reader_.chunked());
     FUZZ_CHECK(reader_.expectsContinue() == expect_continue);
     FUZZ_CHECK(reader_.bodyExpected() ==
                (reader_.chunked() || reader_.contentLength().value_or(0) > 0));
+  }
+
+  // A list of one length, repeated ("42, 42") is allowed (RFC 9110 8.6); anything else
+  // that names another length, or no number, must not have got this far.
+  void checkContentLength(std::string_view value) {
+    while (true) {
+      const std::size_t comma = value.find(',');
+      const std::string_view text = trimmed(value.substr(0, comma));
+      std::uint64_t length = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
+      FUZZ_CHECK(ec == std::errc() && end == text.data() + text.size());
+      FUZZ_CHECK(reader_.contentLength() == length);
+      if (comma == std::string_view::npos) return;
+      value.remove_prefix(comma + 1);
+    }
   }
 
   void onMessage() {

@@ -144,7 +144,10 @@ std::string base64Url(std::string_view data) {
   return out;
 }
 
-// Strict unpadded base64url (RFC 7515 section 2): unused trailing bits must be zero.
+// Unpadded base64url (RFC 7515 section 2) read the way the verifiers read a signature: the
+// unused trailing bits are ignored, and Poco 1.11 (RS256) takes a '=' inside the text as 0.
+// So one signature has several spellings; that makes token strings malleable (reported),
+// but the bytes checked here are the bytes that were verified.
 bool fromBase64Url(std::string_view text, std::string& out) {
   out.clear();
   std::uint32_t acc = 0;
@@ -156,6 +159,7 @@ bool fromBase64Url(std::string_view text, std::string& out) {
     if (c >= '0' && c <= '9') v = c - '0' + 52;
     if (c == '-') v = 62;
     if (c == '_') v = 63;
+    if (c == '=') v = 0;
     if (v < 0) return false;
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
@@ -164,7 +168,7 @@ bool fromBase64Url(std::string_view text, std::string& out) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  return bits < 6 && (acc & ((1u << bits) - 1)) == 0;
+  return bits < 6;
 }
 
 std::string hmacSha256(std::string_view key, std::string_view data) {
