@@ -758,4 +758,133 @@ TEST_P(TaskStoreConformance, RacingDistinctCreatesAllSucceedWithUniqueIds) {
   EXPECT_EQ(counts->done, 0);
 }
 
+// ---- the retention window (stores that have one) --------------------------------------------
+
+// Stores without a retention window (the in-memory reference) do not instantiate it.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(TaskStoreRetentionConformance);
+
+std::string retentionFactoryName(const ::testing::TestParamInfo<RetentionStoreFactory>& info) {
+  return info.param.name;
+}
+
+void PrintTo(const RetentionStoreFactory& factory, std::ostream* out) { *out << factory.name; }
+
+void TaskStoreRetentionConformance::makeStore(std::chrono::milliseconds retention) {
+  ASSERT_TRUE(GetParam().make) << "RetentionStoreFactory '" << GetParam().name << "' has no make()";
+  target_ = GetParam().make(retention);
+  ASSERT_NE(target_.store, nullptr)
+      << "RetentionStoreFactory '" << GetParam().name << "' returned no store";
+  ASSERT_TRUE(target_.now && target_.advance) << "the factory must set now and advance";
+}
+
+void TaskStoreRetentionConformance::TearDown() { target_ = {}; }
+
+namespace {
+
+constexpr Timestamp kMinute = 60 * kSecond;
+constexpr Timestamp kHour = 60 * kMinute;
+
+::testing::AssertionResult isRetentionRefusal(const Status& status) {
+  if (status.code() == StatusCode::kConflict &&
+      status.message().starts_with(kRetentionConflictPrefix)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "expected kConflict starting with '" << kRetentionConflictPrefix << "', got "
+         << statusCodeName(status.code()) << ": " << status.message();
+}
+
+::testing::AssertionResult isOrdinaryConflict(const Status& status) {
+  if (status.code() == StatusCode::kConflict &&
+      !status.message().starts_with(kRetentionConflictPrefix)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "expected a stale/replay kConflict, got "
+                                       << statusCodeName(status.code()) << ": " << status.message();
+}
+
+}  // namespace
+
+TEST_P(TaskStoreRetentionConformance, WritesOlderThanTheWindowAreRefusedWhateverTheTaskState) {
+  makeStore(std::chrono::hours(1));
+  TaskStore& store = *target_.store;
+  const Timestamp now = target_.now();
+
+  EXPECT_TRUE(isRetentionRefusal(store.create(newTask("too old", now - 2 * kHour)).status()));
+  TaskQuery everything;
+  Result<TaskPage> page = store.list(everything);
+  ASSERT_TRUE(page.isOk()) << page.status().message();
+  EXPECT_TRUE(page->tasks.empty()) << "a refused create stored a task";
+
+  Result<Task> task = store.create(newTask("fresh", now - 30 * kMinute));
+  ASSERT_TRUE(task.isOk()) << task.status().message();
+  TaskPatch late = patchAt(now - 90 * kMinute);
+  late.title = "changed";
+  EXPECT_TRUE(isRetentionRefusal(store.update(task->id, late).status()));
+  EXPECT_TRUE(isRetentionRefusal(store.remove(task->id, now - 90 * kMinute)));
+  Result<Task> got = store.get(task->id);
+  ASSERT_TRUE(got.isOk()) << got.status().message();
+  EXPECT_EQ(got->title, "fresh");
+
+  // An unknown id may be a purged tombstone: too old is a conflict there too, never a 404.
+  EXPECT_TRUE(isRetentionRefusal(store.update(999'999, patchAt(now - 2 * kHour)).status()));
+  EXPECT_TRUE(isRetentionRefusal(store.remove(999'999, now - 2 * kHour)));
+  EXPECT_TRUE(hasCode(store.update(999'999, patchAt(now)).status(), StatusCode::kNotFound));
+}
+
+TEST_P(TaskStoreRetentionConformance, AWriteNewerThanTheTaskButOutsideTheWindowIsRefused) {
+  makeStore(std::chrono::seconds(2));
+  TaskStore& store = *target_.store;
+  const Timestamp t0 = target_.now();
+  Result<Task> task = store.create(newTask("aging", t0));
+  ASSERT_TRUE(task.isOk()) << task.status().message();
+  target_.advance(std::chrono::seconds(3));
+
+  TaskPatch newer = patchAt(t0 + 1000);
+  newer.title = "late";
+  EXPECT_TRUE(isRetentionRefusal(store.update(task->id, newer).status()));
+  EXPECT_TRUE(isRetentionRefusal(store.remove(task->id, t0 + 2000)));
+  EXPECT_TRUE(isRetentionRefusal(store.create(newTask("aging", t0 + 3000)).status()));
+  Result<Task> got = store.get(task->id);
+  ASSERT_TRUE(got.isOk()) << got.status().message();
+  EXPECT_EQ(got->title, "aging");
+  EXPECT_EQ(got->last_request_at, t0);
+  Result<TaskPage> all = store.list(TaskQuery{});
+  ASSERT_TRUE(all.isOk()) << all.status().message();
+  EXPECT_EQ(all->tasks.size(), 1u) << "a refused create stored a task";
+
+  TaskPatch current = patchAt(target_.now());
+  current.title = "current";
+  Result<Task> updated = store.update(task->id, current);
+  ASSERT_TRUE(updated.isOk()) << updated.status().message();
+  EXPECT_EQ(updated->title, "current");
+}
+
+TEST_P(TaskStoreRetentionConformance, InsideTheWindowTheUsualRulesApply) {
+  makeStore(std::chrono::hours(1));
+  TaskStore& store = *target_.store;
+  const Timestamp now = target_.now();
+  Result<Task> task = store.create(newTask("inside", now - 59 * kMinute));
+  ASSERT_TRUE(task.isOk()) << task.status().message();
+  EXPECT_TRUE(isOrdinaryConflict(store.create(newTask("inside", now - 59 * kMinute)).status()));
+  EXPECT_TRUE(isOrdinaryConflict(store.update(task->id, patchAt(now - 59 * kMinute)).status()));
+  ASSERT_TRUE(store.update(task->id, patchAt(now - 58 * kMinute)).isOk());
+  ASSERT_TRUE(store.remove(task->id, now - 57 * kMinute).isOk());
+  EXPECT_TRUE(isOrdinaryConflict(store.update(task->id, patchAt(now - 58 * kMinute)).status()));
+  EXPECT_TRUE(isOrdinaryConflict(store.remove(task->id, now - 57 * kMinute)));
+  EXPECT_TRUE(hasCode(store.update(task->id, patchAt(now)).status(), StatusCode::kNotFound));
+  EXPECT_TRUE(hasCode(store.get(task->id).status(), StatusCode::kNotFound));
+}
+
+TEST_P(TaskStoreRetentionConformance, ZeroRetentionAcceptsAnyTimestamp) {
+  makeStore(std::chrono::milliseconds(0));
+  TaskStore& store = *target_.store;
+  constexpr Timestamp kYear2000 = 946'684'800'000'000;
+  Result<Task> task = store.create(newTask("ancient", kYear2000));
+  ASSERT_TRUE(task.isOk()) << task.status().message();
+  ASSERT_TRUE(store.update(task->id, patchAt(kYear2000 + 1)).isOk());
+  ASSERT_TRUE(store.remove(task->id, kYear2000 + 2).isOk());
+  EXPECT_TRUE(isOrdinaryConflict(store.remove(task->id, kYear2000 + 1)));
+}
+
 }  // namespace appliance::testing

@@ -12,9 +12,13 @@
 // `make` must return a fresh, open, empty store for every test (a temp file or a truncated
 // database); whatever it owns is released when the returned shared_ptr dies, right after the
 // test. Link target: task_store_conformance.
+//
+// A store with a tombstone retention window (task_store.h) also instantiates
+// TaskStoreRetentionConformance with a RetentionStoreFactory.
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -45,6 +49,32 @@ class TaskStoreConformance : public ::testing::TestWithParam<StoreFactory> {
   std::vector<Task> listAll(TaskQuery query = {}, std::size_t page_size = 1000);
 
   std::shared_ptr<TaskStore> store_;
+};
+
+// A store under test for the retention rule, with its notion of time.
+struct RetentionStore {
+  std::shared_ptr<TaskStore> store;
+  std::function<Timestamp()> now;  // the store's current time (its clock, or its server's)
+  // Moves the store's clock forward by `by` (a manual clock), or waits that long (a real one).
+  std::function<void(std::chrono::milliseconds by)> advance;
+};
+
+struct RetentionStoreFactory {
+  std::string name;  // the test-name suffix: letters, digits and '_'
+  // A fresh, open, empty store whose retention window is `retention` (0: none).
+  std::function<RetentionStore(std::chrono::milliseconds retention)> make;
+};
+
+std::string retentionFactoryName(const ::testing::TestParamInfo<RetentionStoreFactory>& info);
+void PrintTo(const RetentionStoreFactory& factory, std::ostream* out);
+
+class TaskStoreRetentionConformance : public ::testing::TestWithParam<RetentionStoreFactory> {
+ protected:
+  void TearDown() override;
+  // Makes this test's store (target_); fails the test when the factory cannot.
+  void makeStore(std::chrono::milliseconds retention);
+
+  RetentionStore target_;
 };
 
 // The suite's test cases live in a static library; this reference from every file that

@@ -14,6 +14,17 @@
 //    request timestamp is not newer than that task's `last_request_at` is a replay:
 //    kConflict. This also holds for concurrent creates.
 //  - Success is returned only after the write is durable per the store's settings.
+//
+// Tombstone retention. A store may forget tombstones after a retention window R (its config,
+// e.g. storage_sqlite/storage_postgres `tombstone_retention`, default 30 days; 0 keeps them
+// forever). To keep the rules above true once a tombstone is gone, such a store refuses, with
+// kConflict, every create, update and delete whose request timestamp is older than now - R,
+// whatever the task's state (an unknown id too: it may be a purged tombstone), and purges a
+// tombstone only once its `last_request_at` is older than now - R. So a late replay of a
+// request older than the window never resurrects a task or creates a duplicate; it gets 409.
+// The refusal is decided atomically with the write, on the same clock as the purge. Its
+// message starts with kRetentionConflictPrefix and is meant for the client (task_api returns
+// it as the 409's detail); other kConflict messages are internal.
 // Errors: kNotFound, kConflict, kUnavailable (dependency down: 503, retry), kTimeout (pool or
 // statement timeout: 503), kInternal.
 //
@@ -75,6 +86,10 @@ struct TaskCounts {
   std::int64_t done = 0;
   std::int64_t open = 0;
 };
+
+// The start of the kConflict message of a write refused because its request timestamp is
+// older than the store's retention window (see above). Human-readable: clients see it.
+inline constexpr std::string_view kRetentionConflictPrefix = "Request too old: ";
 
 class TaskStore {
  public:
