@@ -12,7 +12,7 @@ constexpr std::string_view kTemplate = R"json({
 "info": {
   "title": "Task Manager API",
   "version": "@VERSION@",
-  "description": "Tasks with out-of-order protection. Every write carries a request_timestamp (ISO-8601 with Z or an offset, up to 6 fractional digits; a timestamp without a zone is taken as UTC; a number is read as Unix seconds). A write whose request_timestamp is not newer than the last accepted write of that task is refused with 409 and changes nothing; a deleted task keeps its last timestamp, so older requests never resurrect it. Datetimes in responses are UTC, e.g. 2024-05-01T12:00:00.000000Z."
+  "description": "Tasks with out-of-order protection. Every write carries a request_timestamp (ISO-8601 with Z or an offset, up to 6 fractional digits; a timestamp without a zone is taken as UTC; a number is read as Unix seconds). A write whose request_timestamp is not newer than the last accepted write of that task is refused with 409 and changes nothing; a deleted task keeps its last timestamp, so older requests never resurrect it. Deleted tasks are forgotten after the storage's tombstone retention (30 days by default), so any write whose request_timestamp is older than that window is refused with 409 too (detail starting 'Request too old: '). Datetimes in responses are UTC, e.g. 2024-05-01T12:00:00.000000Z."
 },
 "servers": [{"url": "/"}],
 "tags": [{"name": "tasks", "description": "Task operations (Bearer token required)"}],
@@ -196,7 +196,7 @@ constexpr std::string_view kTemplate = R"json({
     "RequestTimestamp": {
       "type": "string",
       "format": "date-time",
-      "description": "When the client issued the request: ISO-8601 with Z or an offset, up to 6 fractional digits. A timestamp without a zone is taken as UTC.",
+      "description": "When the client issued the request: ISO-8601 with Z or an offset, up to 6 fractional digits. A timestamp without a zone is taken as UTC. Must not be older than the storage's tombstone retention (30 days by default), else 409: send the current time, not the examples' dates.",
       "example": "2024-05-01T12:00:00.123456Z"
     },
     "Message": {
@@ -236,7 +236,7 @@ constexpr std::string_view kTemplate = R"json({
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}, "example": {"detail": "Task not found"}}}
     },
     "Conflict": {
-      "description": "Stale or replayed request: request_timestamp is not newer than the last accepted write. Nothing changed.",
+      "description": "Stale or replayed request: request_timestamp is not newer than the last accepted write; or too old: request_timestamp is older than the storage's tombstone retention window (30 days by default), whatever the task's state, and the detail starts with 'Request too old: '. Nothing changed.",
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}
     },
     "PayloadTooLarge": {

@@ -73,7 +73,11 @@ void TaskRoutes::answerStoreError(const Status& status, std::string_view conflic
       response.error(404, kNotFound);
       return;
     case StatusCode::kConflict:
-      response.error(409, conflict_detail);
+      // A refusal by the store's retention window says why in words meant for the client
+      // (task_store.h); other conflicts get this API's own wording.
+      response.error(409, status.message().starts_with(kRetentionConflictPrefix)
+                              ? std::string_view(status.message())
+                              : conflict_detail);
       return;
     case StatusCode::kUnavailable:
     case StatusCode::kTimeout:

@@ -475,6 +475,27 @@ TEST_F(TaskApiTest, StoreTimeoutIs503AndInternalErrorsAre500WithoutDetails) {
   EXPECT_EQ(call("POST", "/tasks", createBody("T", "2024-05-01T12:00:00Z")).status, 500);
 }
 
+TEST_F(TaskApiTest, ARetentionRefusalReachesTheClientWithTheStoresReason) {
+  const std::string reason = std::string(kRetentionConflictPrefix) +
+                             "request_timestamp 2024-05-01T12:00:00.000000Z is more than 720h old";
+  start(defaultConfig(), std::make_shared<FailingStore>(Status::conflict(reason)));
+  for (const auto& [method, path] : {std::pair<const char*, const char*>{"POST", "/tasks"},
+                                     {"PUT", "/tasks/1"},
+                                     {"DELETE", "/tasks/1"}}) {
+    const std::string body = std::string(method) == "POST"
+                                 ? createBody("T", "2024-05-01T12:00:00Z")
+                                 : R"({"request_timestamp":"2024-05-01T12:00:00Z"})";
+    const HttpResponse r = call(method, path, body);
+    EXPECT_EQ(r.status, 409) << method;
+    EXPECT_EQ(r.body, R"({"detail":")" + reason + R"("})") << method;
+  }
+  // Other conflicts keep the API's own wording; the store's text stays internal.
+  start(defaultConfig(), std::make_shared<FailingStore>(Status::conflict("task 1 internal")));
+  const HttpResponse r = call("PUT", "/tasks/1", R"({"request_timestamp":"2024-05-01T12:00:00Z"})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.body.find("internal"), std::string::npos) << r.body;
+}
+
 TEST_F(TaskApiTest, TasksGaugeIsRefreshedByTheTimer) {
   EXPECT_EQ(ctx_->metricValue("appliance_tasks", {{"done", "false"}}), 0.0);
   const auto a = create("a", "2024-05-01T12:00:00Z");
