@@ -20,6 +20,9 @@ std::string_view synchronousName(Synchronous mode) {
 
 namespace {
 
+// Below this a RESTART checkpoint would run after nearly every commit.
+constexpr std::int64_t kMinWalCheckpointBytes = std::int64_t{1} << 20;
+
 Synchronous toSynchronous(std::string_view name) {
   if (name == "off") return Synchronous::kOff;
   if (name == "normal") return Synchronous::kNormal;
@@ -44,6 +47,16 @@ Result<SqliteConfig> parseConfig(const ConfigNode& section) {
       toSynchronous(reader.oneOf("synchronous", "full", {"off", "normal", "full", "extra"}));
   config.readers = static_cast<int>(reader.integer("readers", config.readers, 1, 64));
   config.cache_kib = reader.integer("cache_kib", config.cache_kib, 64, 1024 * 1024);
+  config.tombstone_retention =
+      reader.duration("tombstone_retention", config.tombstone_retention,
+                      std::chrono::milliseconds(0), std::chrono::hours(24 * 365 * 10));
+  config.wal_checkpoint_bytes =
+      reader.integer("wal_checkpoint_bytes", config.wal_checkpoint_bytes, 0, std::int64_t{1} << 40);
+  if (config.wal_checkpoint_bytes > 0 && config.wal_checkpoint_bytes < kMinWalCheckpointBytes) {
+    reader.error("wal_checkpoint_bytes",
+                 "must be 0 (SQLite's own checkpoints only) or at least 1048576 (1 MiB), got " +
+                     std::to_string(config.wal_checkpoint_bytes));
+  }
   ConfigNode journal = reader.node("journal_mode");
   if (!journal.isMissing()) {
     reader.error(journal,

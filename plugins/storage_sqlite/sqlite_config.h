@@ -30,6 +30,14 @@ struct SqliteConfig {
   // writer and four readers that is most of the process's memory under load, while the OS page
   // cache already holds the file.
   std::int64_t cache_kib = 512;
+  // Tombstones (deleted tasks) whose last request is older than this are purged in the
+  // background, and writes with a request timestamp older than now minus this are refused
+  // (task_store.h). 0 keeps tombstones forever and accepts any timestamp.
+  std::chrono::milliseconds tombstone_retention{std::chrono::hours(24 * 30)};
+  // After a commit that leaves more than this in the WAL, the writer runs a RESTART checkpoint
+  // so the WAL is rewritten from its start (readers never let a PASSIVE one finish under
+  // continuous load). 0 leaves checkpoints to SQLite alone.
+  std::int64_t wal_checkpoint_bytes = std::int64_t{16} << 20;
 };
 
 // Parses the `storage_sqlite` section; every error is "file:line: key: what (how to fix)".

@@ -20,14 +20,19 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::kCount_)> kSqlTe
     "ROLLBACK",
     // kGetTask (?1 id)
     "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1 AND deleted = 0",
-    // kListAll (?1 before id, ?2 due_before, ?3 due_after, ?4 limit): a rowid range scan.
+    // kListAll (?1 before id, ?2 due_before, ?3 due_after, ?4 limit): walks the partial index
+    // of live rows tasks_live_id backwards, so a page never steps over tombstones. INDEXED BY:
+    // without statistics the planner prefers the rowid range, which does; and a schema that
+    // lost the index fails to prepare instead of silently slowing down.
     "SELECT " TASK_COLUMNS
-    " FROM tasks WHERE deleted = 0 AND id < ?1 AND (?2 IS NULL OR due_date < ?2)"
-    " AND (?3 IS NULL OR due_date > ?3) ORDER BY id DESC LIMIT ?4",
-    // kListByDone (as kListAll, ?5 done): uses the partial index tasks_live_done(done, id).
+    " FROM tasks INDEXED BY tasks_live_id WHERE deleted = 0 AND id < ?1"
+    " AND (?2 IS NULL OR due_date < ?2) AND (?3 IS NULL OR due_date > ?3)"
+    " ORDER BY id DESC LIMIT ?4",
+    // kListByDone (as kListAll, ?5 done): the partial index of live rows tasks_live_done.
     "SELECT " TASK_COLUMNS
-    " FROM tasks WHERE deleted = 0 AND done = ?5 AND id < ?1 AND (?2 IS NULL OR due_date < ?2)"
-    " AND (?3 IS NULL OR due_date > ?3) ORDER BY id DESC LIMIT ?4",
+    " FROM tasks INDEXED BY tasks_live_done WHERE deleted = 0 AND done = ?5 AND id < ?1"
+    " AND (?2 IS NULL OR due_date < ?2) AND (?3 IS NULL OR due_date > ?3)"
+    " ORDER BY id DESC LIMIT ?4",
     // kFindReplay (?1 title, ?2 request_at): a task (tombstones included) with this title whose
     // last accepted request is not older than this one makes a create a replay.
     "SELECT 1 FROM tasks WHERE title = ?1 AND last_request_at >= ?2 LIMIT 1",
@@ -49,6 +54,10 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::kCount_)> kSqlTe
     "SELECT done, n FROM task_counts",
     // kPing
     "SELECT max(version) FROM schema_migrations",
+    // kPurgeTombstones (?1 cutoff, ?2 limit): the oldest tombstones whose last request is
+    // before the cutoff, found through the partial index tasks_tombstones.
+    "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE deleted = 1"
+    " AND last_request_at < ?1 ORDER BY last_request_at LIMIT ?2) AND deleted = 1",
 };
 
 #undef TASK_COLUMNS
@@ -60,6 +69,8 @@ std::string osError(sqlite3* db) {
 }
 
 }  // namespace
+
+std::string_view sqlText(Sql id) { return kSqlText[static_cast<std::size_t>(id)]; }
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, Mode mode,
                                                      std::chrono::milliseconds busy_timeout) {

@@ -33,8 +33,12 @@ enum class Sql : std::size_t {
   kTaskState,
   kCounts,
   kPing,
+  kPurgeTombstones,
   kCount_,  // number of statements; keep last
 };
+
+// The SQL text of a statement (tests check its query plan).
+std::string_view sqlText(Sql id);
 
 class Connection {
  public:

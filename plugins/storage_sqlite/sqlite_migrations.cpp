@@ -8,7 +8,7 @@ namespace appliance::plugins::storage_sqlite {
 namespace {
 
 // Append new steps at the end; never edit a step that has shipped.
-constexpr std::array<Migration, 2> kMigrations = {{
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "create tasks",
      // Tombstones stay in the table (deleted = 1) so that late requests can be refused.
      // AUTOINCREMENT: an id is never reused, even for the newest task once it is deleted.
@@ -56,6 +56,15 @@ BEGIN
   UPDATE task_counts SET n = n - 1 WHERE done = OLD.done;
 END;
 PRAGMA user_version = 2;
+)sql"},
+    {3, "live and tombstone indexes",
+     // GET /tasks without a done filter walked the primary key and stepped over every
+     // tombstone ever left; this index holds live rows only (tasks_live_done already does for
+     // the done filter). The purge finds expired tombstones, oldest first, in the second.
+     R"sql(
+CREATE INDEX tasks_live_id ON tasks (id) WHERE deleted = 0;
+CREATE INDEX tasks_tombstones ON tasks (last_request_at) WHERE deleted = 1;
+PRAGMA user_version = 3;
 )sql"},
 }};
 

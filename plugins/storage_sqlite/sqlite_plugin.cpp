@@ -15,7 +15,8 @@ Status SqlitePlugin::init(PluginContext& context) {
   context_ = &context;
   StoreOptions options =
       StoreOptions::from(config_, resolvedPath(config_, context.runtime().data_dir));
-  store_ = std::make_shared<SqliteTaskStore>(std::move(options), &context.clock());
+  store_ = std::make_shared<SqliteTaskStore>(std::move(options), &context.clock(),
+                                             &context.metrics(), &context.logger());
   Status status = context.services().provide<TaskStore>(store_);
   if (!status.isOk()) return status;
   std::weak_ptr<SqliteTaskStore> weak = store_;
@@ -26,7 +27,37 @@ Status SqlitePlugin::init(PluginContext& context) {
     if (ping.isOk()) return {true, {}};
     return {false, ping.message()};
   });
+  // Timers first fire once every plugin has started, and are cancelled before stop().
+  if (config_.tombstone_retention.count() > 0) {
+    context.scheduler().every("storage_sqlite.purge", kPurgeInterval,
+                              [this] { purgeExpiredTombstones(); });
+  }
+  context.scheduler().every("storage_sqlite.wal", kWalGaugeInterval, [weak] {
+    if (auto store = weak.lock()) (void)store->walFileBytes();
+  });
   return Status::ok();
+}
+
+// Each purge statement is one short write transaction queued behind the writes already
+// waiting, so requests interleave with a long purge instead of waiting for all of it.
+void SqlitePlugin::purgeExpiredTombstones() {
+  std::int64_t total = 0;
+  for (int i = 0; i < kPurgeBatches; ++i) {
+    Result<std::int64_t> purged = store_->purgeTombstones();
+    if (!purged.isOk()) {
+      context_->logger().warn("cannot purge expired tombstones; retrying at the next run",
+                              {{"error", purged.status().message()}});
+      break;
+    }
+    total += *purged;
+    if (*purged < store_->options().purge_batch) break;
+  }
+  if (total > 0) {
+    context_->logger().info(
+        "purged expired tombstones",
+        {{"count", total},
+         {"retention_ms", static_cast<std::int64_t>(config_.tombstone_retention.count())}});
+  }
 }
 
 Status SqlitePlugin::start() {
@@ -38,7 +69,10 @@ Status SqlitePlugin::start() {
       {{"path", options.path},
        {"synchronous", std::string(synchronousName(options.synchronous))},
        {"readers", options.readers},
-       {"busy_timeout_ms", static_cast<std::int64_t>(options.busy_timeout.count())}});
+       {"busy_timeout_ms", static_cast<std::int64_t>(options.busy_timeout.count())},
+       {"tombstone_retention_ms", static_cast<std::int64_t>(config_.tombstone_retention.count())},
+       {"wal_checkpoint_bytes", options.wal_checkpoint_bytes}});
+  (void)store_->walFileBytes();
   return Status::ok();
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // SqlitePlugin: the storage_sqlite plugin. configure() parses `storage_sqlite`; init()
 // resolves the file path (default <data.dir>/appliance.db), provides the `task_store` service
-// and the `storage_sqlite` health check; start() opens the file and migrates it; stop() closes.
+// and the `storage_sqlite` health check, and adds two timers: `storage_sqlite.purge` (expired
+// tombstones, when tombstone_retention is set) and `storage_sqlite.wal` (the WAL size gauge);
+// start() opens the file and migrates it; stop() closes.
 
 #include <memory>
 #include <optional>
@@ -23,7 +25,15 @@ class SqlitePlugin : public Plugin {
   // The store provided as `task_store` (null before init); for tests.
   std::shared_ptr<SqliteTaskStore> store() const { return store_; }
 
+  // Purge statements per run of the purge timer at most (kPurgeBatches x purge_batch rows),
+  // so that a large backlog is worked off over several runs, between other writes.
+  static constexpr int kPurgeBatches = 40;
+  static constexpr std::chrono::seconds kPurgeInterval{30};
+  static constexpr std::chrono::seconds kWalGaugeInterval{5};
+
  private:
+  void purgeExpiredTombstones();
+
   SqliteConfig config_;
   PluginContext* context_ = nullptr;
   std::shared_ptr<SqliteTaskStore> store_;

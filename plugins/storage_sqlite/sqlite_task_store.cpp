@@ -6,14 +6,37 @@
 #include <limits>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
+#include "appliance/time.h"
 #include "sqlite_migrations.h"
 
 namespace appliance::plugins::storage_sqlite {
 namespace {
 
 constexpr std::chrono::milliseconds kMinReaderWait{1000};
+// SQLite's own automatic checkpoint threshold (frames), kept for the PASSIVE checkpoints that
+// spread the copying between RESTARTs.
+constexpr int kPassiveCheckpointFrames = 1000;
+// journal_size_limit when no bound is configured.
+constexpr std::int64_t kDefaultJournalSizeLimit = std::int64_t{64} << 20;
+constexpr std::int64_t kWalHeaderBytes = 32;
+constexpr std::int64_t kWalFrameHeaderBytes = 24;
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A retention in the config's own notation ("720h", "90s", "1500ms").
+std::string durationText(std::chrono::microseconds value) {
+  constexpr std::pair<std::int64_t, const char*> kUnits[] = {
+      {3'600'000'000, "h"}, {60'000'000, "m"}, {1'000'000, "s"}, {1'000, "ms"}};
+  for (const auto& [micros, unit] : kUnits) {
+    if (value.count() % micros == 0) return std::to_string(value.count() / micros) + unit;
+  }
+  return std::to_string(value.count()) + "us";
+}
 
 Status notOpen() {
   return Status::unavailable(
@@ -91,6 +114,17 @@ Status enableWal(Connection& db, const std::string& path) {
   return Status::ok();
 }
 
+std::int64_t pageSize(Connection& db) {
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t size = 4096;
+  if (sqlite3_prepare_v2(db.handle(), "PRAGMA page_size", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    size = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return size;
+}
+
 Status createFolder(const std::string& path) {
   std::filesystem::path folder = std::filesystem::path(path).parent_path();
   if (folder.empty()) return Status::ok();
@@ -113,13 +147,15 @@ StoreOptions StoreOptions::from(const SqliteConfig& config, std::string path) {
   options.synchronous = config.synchronous;
   options.readers = config.readers;
   options.cache_kib = config.cache_kib;
+  options.tombstone_retention = config.tombstone_retention;
+  options.wal_checkpoint_bytes = config.wal_checkpoint_bytes;
   return options;
 }
 
 // One write request waiting for (or inside) a group commit. Lives on the caller's stack; the
 // caller blocks until `done`, which the leader sets under the queue mutex after the commit.
 struct SqliteTaskStore::WriteOp {
-  enum class Kind { kCreate, kUpdate, kRemove };
+  enum class Kind { kCreate, kUpdate, kRemove, kPurge };
   WriteOp(Kind k, std::int64_t task_id, Timestamp request)
       : kind(k), id(task_id), request_at(request) {}
 
@@ -128,8 +164,9 @@ struct SqliteTaskStore::WriteOp {
   const TaskPatch* patch = nullptr;
   std::int64_t id = 0;
   Timestamp request_at = 0;
-  Task task;      // the outcome of a successful create or update
-  Status status;  // the outcome
+  Task task;                // the outcome of a successful create or update
+  std::int64_t purged = 0;  // the outcome of a purge
+  Status status;            // the outcome
   bool done = false;
 };
 
@@ -197,9 +234,12 @@ class SqliteTaskStore::ReadLease {
   std::unique_ptr<Connection> connection_;
 };
 
-SqliteTaskStore::SqliteTaskStore(StoreOptions options, const Clock* clock)
+SqliteTaskStore::SqliteTaskStore(StoreOptions options, const Clock* clock,
+                                 prometheus::Registry* registry, const Logger* logger)
     : options_(std::move(options)),
       clock_(clock),
+      logger_(logger),
+      metrics_(registry != nullptr ? std::make_unique<SqliteMetrics>(*registry) : nullptr),
       readers_(std::make_unique<ReaderPool>(std::max(options_.busy_timeout, kMinReaderWait))) {
   queue_.reserve(options_.max_batch * 2);
   batch_.reserve(options_.max_batch);
@@ -233,14 +273,28 @@ Status SqliteTaskStore::openWriter() {
   if (status.isOk())
     status = db.exec(synchronousPragma(options_.synchronous), "setting synchronous");
   if (status.isOk()) status = db.exec(cacheSizePragma(options_.cache_kib), "setting cache_size");
-  // Keeps the WAL file from staying large after a burst (it is truncated at checkpoints).
-  if (status.isOk())
-    status = db.exec("PRAGMA journal_size_limit = 67108864", "setting the WAL limit");
+  // Keeps the WAL file from staying large after a burst: when the log restarts, the file is
+  // truncated to this size.
+  const std::int64_t size_limit =
+      options_.wal_checkpoint_bytes > 0 ? options_.wal_checkpoint_bytes : kDefaultJournalSizeLimit;
+  if (status.isOk()) {
+    status = db.exec("PRAGMA journal_size_limit = " + std::to_string(size_limit),
+                     "setting the WAL limit");
+  }
   if (!status.isOk()) return status;
   Result<int> applied = applyMigrations(db, now());
   if (!applied.isOk()) {
     return Status(applied.status().code(),
                   "migrating '" + path + "': " + applied.status().message());
+  }
+  // The hook replaces SQLite's automatic checkpoints; maintainWal() runs them instead.
+  if (options_.wal_checkpoint_bytes > 0) {
+    const std::int64_t frame_bytes = kWalFrameHeaderBytes + pageSize(db);
+    bound_frames_ =
+        std::max<std::int64_t>(1, (options_.wal_checkpoint_bytes - kWalHeaderBytes) / frame_bytes);
+    restart_frames_ = bound_frames_;
+    wal_frames_ = last_wal_frames_ = passive_checkpoint_frames_ = 0;
+    sqlite3_wal_hook(db.handle(), &SqliteTaskStore::onWalCommit, this);
   }
   std::lock_guard lock(queue_mutex_);
   writer_ = std::move(writer).value();
@@ -319,8 +373,100 @@ void SqliteTaskStore::leadBatch(std::unique_lock<std::mutex>& queue_lock) {
   queue_lock.lock();
   for (WriteOp* op : batch_) op->done = true;
   batch_.clear();
+  queue_cv_.notify_all();  // the batch's callers return now; a checkpoint delays the next batch
+  if (options_.wal_checkpoint_bytes > 0) {
+    queue_lock.unlock();
+    maintainWal();
+    queue_lock.lock();
+  }
   leader_busy_ = false;
   queue_cv_.notify_all();
+}
+
+int SqliteTaskStore::onWalCommit(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
+  static_cast<SqliteTaskStore*>(self)->wal_frames_ = frames;
+  return SQLITE_OK;
+}
+
+// After a batch, on the leader thread. RESTART once the WAL holds more than the bound; in
+// between, a PASSIVE checkpoint every kPassiveCheckpointFrames frames of growth (as SQLite's
+// automatic checkpoint would) keeps the copying a RESTART has left to do small.
+void SqliteTaskStore::maintainWal() {
+  if (!writer_ || wal_frames_ <= 0) return;
+  if (wal_frames_ < last_wal_frames_) {  // the log started over by itself
+    restart_frames_ = bound_frames_;
+    passive_checkpoint_frames_ = 0;
+  }
+  last_wal_frames_ = wal_frames_;
+  if (wal_frames_ >= restart_frames_) {
+    runCheckpoint(CheckpointMode::kRestart);
+  } else if (wal_frames_ - passive_checkpoint_frames_ >= kPassiveCheckpointFrames) {
+    runCheckpoint(CheckpointMode::kPassive);
+  }
+}
+
+// The busy handler while a RESTART waits for readers: a reader holds its snapshot for one
+// statement, so poll finely (SQLite's own handler sleeps 1, 2, 5, 10, ... ms, which is what
+// the pause would then mostly be) until kCheckpointWait has passed.
+int SqliteTaskStore::onCheckpointBusy(void* deadline, int /*attempts*/) {
+  const auto& until = *static_cast<const std::chrono::steady_clock::time_point*>(deadline);
+  if (std::chrono::steady_clock::now() >= until) return 0;
+  std::this_thread::sleep_for(std::chrono::microseconds(50));
+  return 1;
+}
+
+void SqliteTaskStore::runCheckpoint(CheckpointMode mode) {
+  sqlite3* db = writer_->handle();
+  const bool restart = mode == CheckpointMode::kRestart;
+  const auto start = std::chrono::steady_clock::now();
+  auto deadline = start + kCheckpointWait;
+  // RESTART waits for readers through the busy handler: bounded, since writes wait too.
+  if (restart) sqlite3_busy_handler(db, &SqliteTaskStore::onCheckpointBusy, &deadline);
+  int log_frames = 0;
+  int copied_frames = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(
+      db, nullptr, restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+      &copied_frames);
+  const double seconds = secondsSince(start);
+  if (restart) sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+  const int primary = rc & 0xff;
+  const CheckpointResult result = rc == SQLITE_OK ? CheckpointResult::kOk
+                                  : primary == SQLITE_BUSY || primary == SQLITE_LOCKED
+                                      ? CheckpointResult::kBusy
+                                      : CheckpointResult::kError;
+  if (result == CheckpointResult::kOk && restart) {
+    wal_frames_ = last_wal_frames_ = 0;  // the next write starts the log over
+    passive_checkpoint_frames_ = 0;
+    restart_frames_ = bound_frames_;
+  } else if (restart) {
+    // A reader kept its snapshot past the wait: try again after more growth, not after every
+    // commit, so a long reader cannot make every write wait kCheckpointWait.
+    restart_frames_ = wal_frames_ + std::max<std::int64_t>(1, bound_frames_ / 2);
+  } else {
+    passive_checkpoint_frames_ = wal_frames_;
+  }
+  if (metrics_) metrics_->observeCheckpoint(mode, result, seconds);
+  if (logger_ != nullptr && logger_->enabled(LogLevel::kDebug)) {
+    logger_->debug("SQLite WAL checkpoint",
+                   {{"mode", restart ? "restart" : "passive"},
+                    {"result", result == CheckpointResult::kOk     ? "ok"
+                               : result == CheckpointResult::kBusy ? "busy"
+                                                                   : "error"},
+                    {"duration_us", static_cast<std::int64_t>(seconds * 1e6)},
+                    {"wal_frames", log_frames},
+                    {"next_restart_frames", restart_frames_},
+                    {"copied_frames", copied_frames},
+                    {"error", rc == SQLITE_OK ? "" : sqlite3_errstr(rc)}});
+  }
+  if (restart) (void)walFileBytes();
+}
+
+std::int64_t SqliteTaskStore::walFileBytes() const {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(options_.path + "-wal", ec);
+  const std::int64_t bytes = ec ? 0 : static_cast<std::int64_t>(size);
+  if (metrics_) metrics_->setWalBytes(bytes);
+  return bytes;
 }
 
 void SqliteTaskStore::runBatch() noexcept {
@@ -355,6 +501,12 @@ void SqliteTaskStore::runBatch() noexcept {
 }
 
 void SqliteTaskStore::apply(WriteOp& op) {
+  if (op.kind != WriteOp::Kind::kPurge) {
+    // Decided here, in the writer transaction, so that no purge can come between the check
+    // and the write.
+    op.status = retentionRefusal(op.request_at, now());
+    if (!op.status.isOk()) return;
+  }
   switch (op.kind) {
     case WriteOp::Kind::kCreate:
       op.status = applyCreate(op);
@@ -365,7 +517,34 @@ void SqliteTaskStore::apply(WriteOp& op) {
     case WriteOp::Kind::kRemove:
       op.status = applyRemove(op);
       break;
+    case WriteOp::Kind::kPurge:
+      op.status = applyPurge(op);
+      break;
   }
+}
+
+Status SqliteTaskStore::retentionRefusal(Timestamp request_at, Timestamp now) const {
+  const std::int64_t retention = options_.tombstone_retention.count();
+  if (retention <= 0 || request_at >= now - retention) return Status::ok();
+  return Status::conflict(
+      std::string(kRetentionConflictPrefix) + "request_timestamp " + formatTimestamp(request_at) +
+      " is more than " + durationText(options_.tombstone_retention) +
+      " old; writes with a request_timestamp before " + formatTimestamp(now - retention) +
+      " are refused, so that a task deleted that long ago cannot come back");
+}
+
+Status SqliteTaskStore::applyPurge(WriteOp& op) {
+  Connection& db = *writer_;
+  Result<sqlite3_stmt*> purge = db.statement(Sql::kPurgeTombstones);
+  if (!purge.isOk()) return purge.status();
+  StatementScope scope(*purge);
+  const auto margin = std::chrono::duration_cast<std::chrono::microseconds>(kPurgeMargin);
+  sqlite3_bind_int64(*purge, 1, now() - options_.tombstone_retention.count() - margin.count());
+  sqlite3_bind_int64(*purge, 2, options_.purge_batch);
+  int rc = sqlite3_step(*purge);
+  if (rc != SQLITE_DONE) return db.error(rc, "purging tombstones");
+  op.purged = sqlite3_changes(db.handle());
+  return Status::ok();
 }
 
 Status SqliteTaskStore::applyCreate(WriteOp& op) {
@@ -494,6 +673,15 @@ Result<Task> SqliteTaskStore::update(std::int64_t id, const TaskPatch& patch) {
 Status SqliteTaskStore::remove(std::int64_t id, Timestamp request_at) {
   WriteOp op(WriteOp::Kind::kRemove, id, request_at);
   return submit(op);
+}
+
+Result<std::int64_t> SqliteTaskStore::purgeTombstones() {
+  if (options_.tombstone_retention.count() <= 0) return std::int64_t{0};
+  WriteOp op(WriteOp::Kind::kPurge, 0, 0);
+  Status status = submit(op);
+  if (!status.isOk()) return status;
+  if (metrics_ && op.purged > 0) metrics_->countPurged(op.purged);
+  return op.purged;
 }
 
 // ---- reads --------------------------------------------------------------------------------

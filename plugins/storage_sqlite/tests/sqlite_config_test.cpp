@@ -23,6 +23,8 @@ TEST(SqliteConfig, DefaultsWhenTheSectionIsAbsent) {
   EXPECT_EQ(config->synchronous, Synchronous::kFull);
   EXPECT_EQ(config->readers, 4);
   EXPECT_EQ(config->cache_kib, 512);
+  EXPECT_EQ(config->tombstone_retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(config->wal_checkpoint_bytes, 16 << 20);
 }
 
 TEST(SqliteConfig, ReadsEveryKey) {
@@ -35,6 +37,36 @@ TEST(SqliteConfig, ReadsEveryKey) {
   EXPECT_EQ(config->synchronous, Synchronous::kNormal);
   EXPECT_EQ(config->readers, 8);
   EXPECT_EQ(config->cache_kib, 4096);
+}
+
+TEST(SqliteConfig, ReadsRetentionAndWalBound) {
+  Result<SqliteConfig> config = parseConfig(
+      section("storage_sqlite:\n  tombstone_retention: 48h\n  wal_checkpoint_bytes: 4194304\n"));
+  ASSERT_TRUE(config.isOk()) << config.status().message();
+  EXPECT_EQ(config->tombstone_retention, std::chrono::hours(48));
+  EXPECT_EQ(config->wal_checkpoint_bytes, 4194304);
+
+  config =
+      parseConfig(section("storage_sqlite:\n  tombstone_retention: 0\n"
+                          "  wal_checkpoint_bytes: 0\n"));
+  ASSERT_TRUE(config.isOk()) << config.status().message();
+  EXPECT_EQ(config->tombstone_retention.count(), 0);
+  EXPECT_EQ(config->wal_checkpoint_bytes, 0);
+}
+
+TEST(SqliteConfig, RetentionAndWalBoundAreChecked) {
+  Result<SqliteConfig> config =
+      parseConfig(section("storage_sqlite:\n  tombstone_retention: a month\n"));
+  ASSERT_FALSE(config.isOk());
+  EXPECT_NE(config.status().message().find("tombstone_retention"), std::string::npos)
+      << config.status().message();
+  config = parseConfig(section("storage_sqlite:\n  wal_checkpoint_bytes: 4096\n"));
+  ASSERT_FALSE(config.isOk());
+  EXPECT_NE(config.status().message().find("test.yaml:2"), std::string::npos)
+      << config.status().message();
+  EXPECT_NE(config.status().message().find("1 MiB"), std::string::npos)
+      << config.status().message();
+  EXPECT_FALSE(parseConfig(section("storage_sqlite:\n  wal_checkpoint_bytes: -1\n")).isOk());
 }
 
 TEST(SqliteConfig, DefaultPathIsUnderTheDataFolder) {

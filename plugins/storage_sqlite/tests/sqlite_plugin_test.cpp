@@ -46,7 +46,7 @@ TEST(SqlitePlugin, ProvidesTheTaskStoreOnTheDefaultPathUnderTheDataFolder) {
   task.title = "through the service";
   task.content = "c";
   task.due_date = "2030-01-01";
-  task.request_at = 1;
+  task.request_at = 1'700'000'000'000'000;  // the context's clock: inside the retention window
   Result<Task> created = store->create(task);
   ASSERT_TRUE(created.isOk()) << created.status().message();
   // created_at comes from the context's clock.
@@ -94,6 +94,53 @@ TEST(SqlitePlugin, ConfigureRejectsAnUnknownKey) {
   ASSERT_FALSE(status.isOk());
   EXPECT_NE(status.message().find("test.yaml:2"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("pathh"), std::string::npos) << status.message();
+}
+
+TEST(SqlitePlugin, PurgesExpiredTombstonesOnItsTimerAndCountsThem) {
+  TempDir dir;
+  appliance::testing::FakeContext context("storage_sqlite");
+  context.runtime_info.data_dir = dir.path();
+  SqlitePlugin plugin;
+  ASSERT_TRUE(plugin.configure(section("storage_sqlite:\n  tombstone_retention: 1h\n")).isOk());
+  ASSERT_TRUE(plugin.init(context).isOk());
+  ASSERT_TRUE(plugin.start().isOk());
+  std::shared_ptr<TaskStore> store = context.services().find<TaskStore>();
+
+  const Timestamp now = 1'700'000'000'000'000;  // the context's manual clock
+  NewTask task;
+  task.title = "short-lived";
+  task.content = "c";
+  task.due_date = "2030-01-01";
+  task.request_at = now;
+  Result<Task> created = store->create(task);
+  ASSERT_TRUE(created.isOk()) << created.status().message();
+  ASSERT_TRUE(store->remove(created->id, now + 1).isOk());
+
+  ASSERT_TRUE(context.timers.fire("storage_sqlite.purge"));
+  EXPECT_EQ(context.metricValue("appliance_sqlite_tombstones_purged_total"), 0.0)
+      << "purged before the retention window passed";
+  context.manual_clock.advance(std::chrono::hours(1) + kPurgeMargin + std::chrono::seconds(1));
+  ASSERT_TRUE(context.timers.fire("storage_sqlite.purge"));
+  EXPECT_EQ(context.metricValue("appliance_sqlite_tombstones_purged_total"), 1.0);
+  EXPECT_TRUE(context.log.contains("purged expired tombstones"));
+
+  // The purged task cannot come back: its late replay is refused.
+  Result<Task> replay = store->create(task);
+  EXPECT_EQ(replay.status().code(), StatusCode::kConflict) << replay.status().message();
+
+  ASSERT_TRUE(context.timers.fire("storage_sqlite.wal"));
+  EXPECT_GT(context.metricValue("appliance_sqlite_wal_bytes").value_or(0), 0.0);
+  plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+}
+
+TEST(SqlitePlugin, ZeroRetentionHasNoPurgeTimer) {
+  TempDir dir;
+  appliance::testing::FakeContext context("storage_sqlite");
+  context.runtime_info.data_dir = dir.path();
+  SqlitePlugin plugin;
+  ASSERT_TRUE(plugin.configure(section("storage_sqlite:\n  tombstone_retention: 0\n")).isOk());
+  ASSERT_TRUE(plugin.init(context).isOk());
+  EXPECT_FALSE(context.timers.fire("storage_sqlite.purge"));
 }
 
 }  // namespace
