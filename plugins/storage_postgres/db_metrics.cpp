@@ -60,6 +60,11 @@ DbMetrics::DbMetrics(prometheus::Registry& registry) {
   connection_errors = &errors.Add({{"kind", "connection"}});
   timeout_errors = &errors.Add({{"kind", "timeout"}});
   conflict_errors = &errors.Add({{"kind", "conflict"}});
+  tombstones_purged = &prometheus::BuildCounter()
+                           .Name("appliance_db_tombstones_purged_total")
+                           .Help("Tombstones (deleted tasks) purged after tombstone_retention.")
+                           .Register(registry)
+                           .Add({});
 }
 
 void DbMetrics::countFailure(FailureKind kind) {
@@ -84,5 +89,9 @@ void DbMetrics::observeQuery(Statement statement, double seconds) {
 }
 
 void DbMetrics::observeAcquire(double seconds) { acquire_seconds->Observe(seconds); }
+
+void DbMetrics::countPurged(std::int64_t rows) {
+  tombstones_purged->Increment(static_cast<double>(rows));
+}
 
 }  // namespace appliance::plugins::storage_postgres

@@ -7,8 +7,10 @@
 //   appliance_db_pool_acquire_seconds                   histogram
 //   appliance_db_query_duration_seconds{statement}      histogram (statement = prepared name)
 //   appliance_db_errors_total{kind="connection|timeout|conflict"}  counter
+//   appliance_db_tombstones_purged_total                 counter
 
 #include <array>
+#include <cstdint>
 
 #include "pg_connection.h"
 #include "statements.h"
@@ -28,6 +30,7 @@ struct DbMetrics {
   void countFailure(FailureKind kind);
   void observeQuery(Statement statement, double seconds);
   void observeAcquire(double seconds);
+  void countPurged(std::int64_t rows);
 
   prometheus::Gauge* idle;
   prometheus::Gauge* in_use;
@@ -38,6 +41,7 @@ struct DbMetrics {
   prometheus::Counter* connection_errors;
   prometheus::Counter* timeout_errors;
   prometheus::Counter* conflict_errors;
+  prometheus::Counter* tombstones_purged;
 };
 
 }  // namespace appliance::plugins::storage_postgres

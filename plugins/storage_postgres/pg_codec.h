@@ -27,7 +27,7 @@ inline constexpr std::int32_t kPostgresEpochDays = 10'957;
 // not copied: they must outlive the call. Not copyable (pointers into itself).
 class Params {
  public:
-  static constexpr int kMax = 6;
+  static constexpr int kMax = 7;
   Params() = default;
   Params(const Params&) = delete;
   Params& operator=(const Params&) = delete;

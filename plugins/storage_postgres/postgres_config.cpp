@@ -148,6 +148,9 @@ Result<PostgresConfig> parsePostgresConfig(const ConfigNode& section, const EnvL
   config.read_batch_size =
       static_cast<int>(reader.integer("read_batch_size", config.read_batch_size, 1, 1000));
   config.application_name = reader.string("application_name", config.application_name);
+  config.tombstone_retention =
+      reader.duration("tombstone_retention", config.tombstone_retention,
+                      std::chrono::milliseconds(0), std::chrono::hours(24 * 365 * 10));
   if (Status s = reader.finish(); !s.isOk()) return s;
   return config;
 }

@@ -44,6 +44,10 @@ struct PostgresConfig {
   int write_batch_size = 64;  // writes committed together at most; 1 = no group commit
   int read_batch_size = 64;   // GETs by id answered by one statement at most; 1 = unbatched
   std::string application_name = "appliance";
+  // Tombstones whose last request is older than this are purged in the background, and
+  // writes with a request timestamp older than now minus this are refused (task_store.h).
+  // 0 keeps tombstones forever and accepts any timestamp.
+  std::chrono::milliseconds tombstone_retention{std::chrono::hours(24 * 30)};
 };
 
 using EnvLookup = std::function<const char*(const char*)>;

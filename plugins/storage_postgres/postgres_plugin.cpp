@@ -10,13 +10,42 @@ Status StoragePostgresPlugin::configure(const ConfigNode& section) {
 }
 
 Status StoragePostgresPlugin::init(PluginContext& context) {
+  context_ = &context;
   store_ = std::make_shared<PostgresTaskStore>(config_, context.logger(), context.metrics());
   std::weak_ptr<PostgresTaskStore> weak = store_;
   context.health().addCheck("storage_postgres", [weak] {
     auto store = weak.lock();
     return store ? store->health() : HealthResult{false, "storage_postgres is not running"};
   });
+  // Timers first fire once every plugin has started, and are cancelled before stop().
+  if (config_.tombstone_retention.count() > 0) {
+    context.scheduler().every("storage_postgres.purge", kPurgeInterval,
+                              [this] { purgeExpiredTombstones(); });
+  }
   return context.services().provide<TaskStore>(store_);
+}
+
+// Every process runs this; they split the rows (SKIP LOCKED) rather than wait for each other.
+// Each statement is one short transaction on a pooled connection.
+void StoragePostgresPlugin::purgeExpiredTombstones() {
+  std::int64_t total = 0;
+  for (int i = 0; i < kPurgeBatches; ++i) {
+    Result<std::int64_t> purged = store_->purgeTombstones();
+    if (!purged.isOk()) {
+      // Unreachable or not migrated yet: health says so already; the next run retries.
+      context_->logger().debug("cannot purge expired tombstones",
+                               {{"error", purged.status().message()}});
+      break;
+    }
+    total += *purged;
+    if (*purged < PostgresTaskStore::kPurgeBatch) break;
+  }
+  if (total > 0) {
+    context_->logger().info(
+        "purged expired tombstones",
+        {{"count", total},
+         {"retention_ms", static_cast<std::int64_t>(config_.tombstone_retention.count())}});
+  }
 }
 
 Status StoragePostgresPlugin::start() {

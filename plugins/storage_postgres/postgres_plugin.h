@@ -1,7 +1,8 @@
 #pragma once
 // StoragePostgresPlugin: configure parses `storage_postgres`, init creates the store and
-// registers it as the `task_store` service with a `storage_postgres` health check, start
-// connects (or keeps retrying in the background), stop closes the pool.
+// registers it as the `task_store` service with a `storage_postgres` health check and, when
+// tombstone_retention is set, the `storage_postgres.purge` timer; start connects (or keeps
+// retrying in the background), stop closes the pool.
 
 #include <memory>
 
@@ -18,7 +19,14 @@ class StoragePostgresPlugin : public Plugin {
   Status start() override;
   void stop(std::chrono::steady_clock::time_point deadline) override;
 
+  // Purge statements per run of the purge timer at most (x PostgresTaskStore::kPurgeBatch).
+  static constexpr int kPurgeBatches = 40;
+  static constexpr std::chrono::seconds kPurgeInterval{30};
+
  private:
+  void purgeExpiredTombstones();
+
+  PluginContext* context_ = nullptr;
   PostgresConfig config_;
   std::shared_ptr<PostgresTaskStore> store_;
 };

@@ -4,7 +4,10 @@
 
 #include <limits>
 #include <random>
+#include <string>
+#include <utility>
 
+#include "appliance/time.h"
 #include "migrations.h"
 
 namespace appliance::plugins::storage_postgres {
@@ -29,8 +32,10 @@ constexpr std::size_t kMaxListLimit = 10'000;
 constexpr int kMaxWriters = 2;
 constexpr int kMaxReaders = 1;
 
-// Outcome column of task_update / task_remove (see statements.cpp).
-constexpr std::int64_t kOutcomeNotFound = 1;
+// Tombstones are purged only this long after the retention window passed them: a write whose
+// statement started before a purge's (its window's clock reading) but ran after it would
+// otherwise miss a tombstone it should have seen. Statements are far shorter than this.
+constexpr auto kPurgeMargin = std::chrono::minutes(1);
 
 double secondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
@@ -44,6 +49,16 @@ Status stale(std::int64_t id) {
   return Status::conflict("task " + std::to_string(id) +
                           " has a newer or equal request_timestamp already accepted; nothing "
                           "changed");
+}
+
+// A retention in the config's own notation ("720h", "90s", "1500ms").
+std::string durationText(std::chrono::milliseconds value) {
+  constexpr std::pair<std::int64_t, const char*> kUnits[] = {
+      {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}};
+  for (const auto& [millis, unit] : kUnits) {
+    if (value.count() % millis == 0) return std::to_string(value.count() / millis) + unit;
+  }
+  return std::to_string(value.count()) + "ms";
 }
 
 std::chrono::milliseconds withJitter(std::chrono::milliseconds backoff) {
@@ -258,6 +273,7 @@ Result<Task> PostgresTaskStore::create(const NewTask& task) {
     return Status::invalid("due_date '" + task.due_date + "' is not a YYYY-MM-DD calendar date");
   }
   insert.timestamp(task.request_at);
+  retentionParam(insert);
   WriteOp op;
   op.calls = {Call{Statement::kCreateLock, &lock}, Call{Statement::kCreate, &insert}};
   op.call_count = 2;
@@ -265,12 +281,14 @@ Result<Task> PostgresTaskStore::create(const NewTask& task) {
   op.order_group = 0;
   op.order_key = lock_key;
   if (Status s = write(op); !s.isOk()) return s;
-  if (PQntuples(op.results[1].get()) == 0) {
-    metrics_.countFailure(FailureKind::kConflict);
-    return Status::conflict("a task titled '" + task.title +
-                            "' already has a newer or equal request_timestamp (replayed create)");
-  }
-  return readTask(op.results[1].get(), 0);
+  const PGresult* result = op.results[1].get();
+  const std::int64_t outcome =
+      PQntuples(result) == 1 ? readInt(result, 0, kTaskColumns) : kOutcomeConflict;
+  if (outcome == kOutcomeWritten) return readTask(result, 0);
+  metrics_.countFailure(FailureKind::kConflict);
+  if (outcome == kOutcomeTooOld) return tooOld(task.request_at);
+  return Status::conflict("a task titled '" + task.title +
+                          "' already has a newer or equal request_timestamp (replayed create)");
 }
 
 Result<Task> PostgresTaskStore::get(std::int64_t id) {
@@ -295,11 +313,6 @@ Result<TaskPage> PostgresTaskStore::list(const TaskQuery& query) {
   const std::size_t limit = std::min(query.limit, kMaxListLimit);
   Params params;
   params.int8(query.before_id > 0 ? query.before_id : std::numeric_limits<std::int64_t>::max());
-  if (query.done) {
-    params.boolean(*query.done);
-  } else {
-    params.null();
-  }
   for (const auto* date : {&query.due_before, &query.due_after}) {
     if (!date->has_value()) {
       params.null();
@@ -309,7 +322,10 @@ Result<TaskPage> PostgresTaskStore::list(const TaskQuery& query) {
   }
   params.int8(static_cast<std::int64_t>(limit) + 1);  // one more tells whether a page follows
   PgResult result;
-  if (Status s = runOne(Statement::kList, params, result, true); !s.isOk()) return s;
+  const Statement statement = !query.done   ? Statement::kList
+                              : *query.done ? Statement::kListDone
+                                            : Statement::kListOpen;
+  if (Status s = runOne(statement, params, result, true); !s.isOk()) return s;
   TaskPage page;
   const int rows = PQntuples(result.get());
   page.has_more = static_cast<std::size_t>(rows) > limit;
@@ -343,6 +359,7 @@ Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) 
     params.null();
   }
   params.timestamp(patch.request_at);
+  retentionParam(params);
   WriteOp op;
   op.calls[0] = {Statement::kUpdate, &params};
   op.metric = Statement::kUpdate;
@@ -351,16 +368,17 @@ Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) 
   const PGresult* result = op.results[0].get();
   if (PQntuples(result) == 0) return notFound(id);
   const std::int64_t outcome = readInt(result, 0, kTaskColumns);
-  if (outcome == 0) return readTask(result, 0);
+  if (outcome == kOutcomeWritten) return readTask(result, 0);
   if (outcome == kOutcomeNotFound) return notFound(id);
   metrics_.countFailure(FailureKind::kConflict);
-  return stale(id);
+  return outcome == kOutcomeTooOld ? tooOld(patch.request_at) : stale(id);
 }
 
 Status PostgresTaskStore::remove(std::int64_t id, Timestamp request_at) {
   Params params;
   params.int8(id);
   params.timestamp(request_at);
+  retentionParam(params);
   WriteOp op;
   op.calls[0] = {Statement::kRemove, &params};
   op.metric = Statement::kRemove;
@@ -369,10 +387,43 @@ Status PostgresTaskStore::remove(std::int64_t id, Timestamp request_at) {
   const PGresult* result = op.results[0].get();
   if (PQntuples(result) == 0) return notFound(id);
   const std::int64_t outcome = readInt(result, 0, 0);
-  if (outcome == 0) return Status::ok();
+  if (outcome == kOutcomeWritten) return Status::ok();
   if (outcome == kOutcomeNotFound) return notFound(id);
   metrics_.countFailure(FailureKind::kConflict);
-  return stale(id);
+  return outcome == kOutcomeTooOld ? tooOld(request_at) : stale(id);
+}
+
+void PostgresTaskStore::retentionParam(Params& params) const {
+  if (config_.tombstone_retention.count() > 0) {
+    params.int8(
+        std::chrono::duration_cast<std::chrono::microseconds>(config_.tombstone_retention).count());
+  } else {
+    params.null();
+  }
+}
+
+Status PostgresTaskStore::tooOld(Timestamp request_at) const {
+  return Status::conflict(std::string(kRetentionConflictPrefix) + "request_timestamp " +
+                          formatTimestamp(request_at) + " is more than " +
+                          durationText(config_.tombstone_retention) +
+                          " old; writes that old are refused, so that a task deleted that long "
+                          "ago cannot come back");
+}
+
+Result<std::int64_t> PostgresTaskStore::purgeTombstones() {
+  if (config_.tombstone_retention.count() <= 0) return std::int64_t{0};
+  Params params;
+  params.int8(std::chrono::duration_cast<std::chrono::microseconds>(config_.tombstone_retention +
+                                                                    kPurgeMargin)
+                  .count());
+  params.int8(kPurgeBatch);
+  PgResult result;
+  if (Status s = runOne(Statement::kPurge, params, result, /*idempotent=*/true); !s.isOk()) {
+    return s;
+  }
+  const std::int64_t purged = readInt(result.get(), 0, 0);
+  if (purged > 0) metrics_.countPurged(purged);
+  return purged;
 }
 
 // A cached count, refreshed at most every counts_max_age by one caller (others wait for it):

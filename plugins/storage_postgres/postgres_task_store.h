@@ -63,6 +63,14 @@ class PostgresTaskStore final : public TaskStore {
   Result<TaskCounts> counts() override;
   Status ping() override;
 
+  // Deletes up to kPurgeBatch tombstones whose last request is older than the retention
+  // window (plus a minute), on the server's clock; returns how many (0 when retention is off
+  // or nothing expired). Idempotent and safe to run from every process at once: each run
+  // takes its rows FOR UPDATE SKIP LOCKED, so concurrent purges split the work and never wait
+  // for each other or for a write.
+  Result<std::int64_t> purgeTombstones();
+  static constexpr std::int64_t kPurgeBatch = 500;
+
  private:
   // Runs statements on one pooled connection, one round trip, one implicit transaction.
   // `metric` names the histogram; `idempotent` allows one retry after a lost connection.
@@ -75,6 +83,9 @@ class PostgresTaskStore final : public TaskStore {
   void backgroundLoop();
   void probeIfIdle();
   Status notReady() const;
+  // The retention window's parameter of the write statements: microseconds, or NULL (off).
+  void retentionParam(Params& params) const;
+  Status tooOld(Timestamp request_at) const;
 
   const PostgresConfig config_;
   const ConnectionParams params_;

@@ -14,54 +14,87 @@ static_assert(kTitleLockSpace == 1952543595);
 // (no row, or a tombstone older than the request), 2 = conflict (a newer accepted write).
 #define CURRENT_STATE "cur AS (SELECT deleted, last_request_at FROM tasks WHERE id = $1 FOR SHARE) "
 
+// The retention rule (task_store.h): request timestamp `ts` is inside the window of
+// `retention` microseconds (NULL: no window) before the statement's start on the server's
+// clock, the clock the purge uses too.
+#define IN_WINDOW(ts, retention)                                \
+  "(" retention "::int8 IS NULL OR " ts                         \
+  " >= (statement_timestamp() AT TIME ZONE 'UTC') - " retention \
+  "::int8 * interval '1 microsecond')"
+
+#define CREATE_IN_WINDOW IN_WINDOW("$4", "$5")
+#define UPDATE_IN_WINDOW IN_WINDOW("$6", "$7")
+#define REMOVE_IN_WINDOW IN_WINDOW("$2", "$3")
+
+#define NO_TASK "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+
+// GET /tasks, newest first, through the partial indexes of live rows (migration 0002):
+// tasks_live_id_idx, or tasks_live_done_idx / tasks_live_open_idx with the done filter.
+// The done state is literal SQL, one statement each, so that a generic plan can prove the
+// partial index's predicate (a `done = $2` or `($2 IS NULL OR done = $2)` cannot).
+#define LIST_STATEMENT(done_filter)                                                  \
+  "SELECT " TASK_COLUMNS " FROM tasks WHERE NOT deleted " done_filter                \
+  "AND id < $1 "                                                                     \
+  "AND ($2::date IS NULL OR due_date < $2) AND ($3::date IS NULL OR due_date > $3) " \
+  "ORDER BY id DESC LIMIT $4"
+
 const std::array<StatementDef, kStatementCount> kStatements = {{
     {"task_get", "SELECT " TASK_COLUMNS " FROM tasks WHERE id = $1 AND NOT deleted", 1, {kInt8Oid}},
     {"task_get_many",
      "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ANY($1) AND NOT deleted",
      1,
      {kInt8ArrayOid}},
-    {"task_list",
-     "SELECT " TASK_COLUMNS " FROM tasks "
-     "WHERE NOT deleted AND id < $1 "
-     "AND ($2::boolean IS NULL OR done = $2) "
-     "AND ($3::date IS NULL OR due_date < $3) "
-     "AND ($4::date IS NULL OR due_date > $4) "
-     "ORDER BY id DESC LIMIT $5",
-     5,
-     {kInt8Oid, kBoolOid, kDateOid, kDateOid, kInt8Oid}},
+    {"task_list", LIST_STATEMENT(""), 4, {kInt8Oid, kDateOid, kDateOid, kInt8Oid}},
+    {"task_list_done", LIST_STATEMENT("AND done "), 4, {kInt8Oid, kDateOid, kDateOid, kInt8Oid}},
+    {"task_list_open",
+     LIST_STATEMENT("AND NOT done "),
+     4,
+     {kInt8Oid, kDateOid, kDateOid, kInt8Oid}},
     {"task_create_lock", "SELECT pg_advisory_xact_lock(" TITLE_LOCK_SPACE ", $1)", 1, {kInt4Oid}},
+    // Always one row: the task and outcome 0, or no task and 2 (replay) or 3 (too old).
     {"task_create",
+     "WITH ins AS ("
      "INSERT INTO tasks (title, content, due_date, done, created_at, updated_at, "
      "last_request_at) "
      "SELECT $1, $2, $3, false, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', $4 "
-     "WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE title = $1 AND last_request_at >= $4) "
-     "RETURNING " TASK_COLUMNS,
-     4,
-     {kTextOid, kTextOid, kDateOid, kTimestampOid}},
+     "WHERE " CREATE_IN_WINDOW
+     " AND NOT EXISTS (SELECT 1 FROM tasks WHERE title = $1 AND last_request_at >= $4) "
+     "RETURNING " TASK_COLUMNS ") "
+     "SELECT ins.*, 0 AS outcome FROM ins "
+     "UNION ALL "
+     "SELECT " NO_TASK "CASE WHEN " CREATE_IN_WINDOW " THEN 2 ELSE 3 END "
+     "WHERE NOT EXISTS (SELECT 1 FROM ins)",
+     5,
+     {kTextOid, kTextOid, kDateOid, kTimestampOid, kInt8Oid}},
+    // The task and outcome 0; or no task and 1, 2 or 3; or no row at all (no such id).
     {"task_update",
      "WITH upd AS ("
      "UPDATE tasks SET title = COALESCE($2, title), content = COALESCE($3, content), "
      "due_date = COALESCE($4, due_date), done = COALESCE($5, done), "
      "updated_at = now() AT TIME ZONE 'UTC', last_request_at = $6 "
-     "WHERE id = $1 AND NOT deleted AND last_request_at < $6 "
-     "RETURNING " TASK_COLUMNS "), " CURRENT_STATE "SELECT upd.*, 0 AS outcome FROM upd "
+     "WHERE id = $1 AND NOT deleted AND last_request_at < $6 AND " UPDATE_IN_WINDOW
+     " RETURNING " TASK_COLUMNS "), " CURRENT_STATE "SELECT upd.*, 0 AS outcome FROM upd "
      "UNION ALL "
-     "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-     "CASE WHEN cur.deleted AND cur.last_request_at < $6 THEN 1 ELSE 2 END "
-     "FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd)",
-     6,
-     {kInt8Oid, kTextOid, kTextOid, kDateOid, kBoolOid, kTimestampOid}},
+     "SELECT " NO_TASK "CASE WHEN cur.deleted AND cur.last_request_at < $6 THEN 1 ELSE 2 END "
+     "FROM cur WHERE " UPDATE_IN_WINDOW " AND NOT EXISTS (SELECT 1 FROM upd) "
+     "UNION ALL "
+     "SELECT " NO_TASK "3 WHERE NOT " UPDATE_IN_WINDOW,
+     7,
+     {kInt8Oid, kTextOid, kTextOid, kDateOid, kBoolOid, kTimestampOid, kInt8Oid}},
+    // Outcome 0, 1, 2 or 3, or no row at all (no such id).
     {"task_remove",
      "WITH del AS ("
      "UPDATE tasks SET deleted = true, updated_at = now() AT TIME ZONE 'UTC', "
      "last_request_at = $2 "
-     "WHERE id = $1 AND NOT deleted AND last_request_at < $2 RETURNING id), " CURRENT_STATE
-     "SELECT 0 FROM del "
+     "WHERE id = $1 AND NOT deleted AND last_request_at < $2 AND " REMOVE_IN_WINDOW
+     " RETURNING id), " CURRENT_STATE "SELECT 0 FROM del "
      "UNION ALL "
      "SELECT CASE WHEN cur.deleted AND cur.last_request_at < $2 THEN 1 ELSE 2 END "
-     "FROM cur WHERE NOT EXISTS (SELECT 1 FROM del)",
-     2,
-     {kInt8Oid, kTimestampOid}},
+     "FROM cur WHERE " REMOVE_IN_WINDOW " AND NOT EXISTS (SELECT 1 FROM del) "
+     "UNION ALL "
+     "SELECT 3 WHERE NOT " REMOVE_IN_WINDOW,
+     3,
+     {kInt8Oid, kTimestampOid, kInt8Oid}},
     {"task_counts",
      "SELECT count(*) FILTER (WHERE done), count(*) FILTER (WHERE NOT done) "
      "FROM tasks WHERE NOT deleted",
@@ -71,8 +104,25 @@ const std::array<StatementDef, kStatementCount> kStatements = {{
     {"begin", "BEGIN", 0, {}},
     {"commit", "COMMIT", 0, {}},
     {"rollback", "ROLLBACK", 0, {}},
+    // ($1 microseconds: retention plus margin, $2 limit) The oldest expired tombstones, through
+    // the partial index tasks_tombstone_age_idx. SKIP LOCKED: purges running at once in several
+    // processes take different rows, and none waits for a write holding a tombstone.
+    {"task_purge",
+     "WITH doomed AS (SELECT id FROM tasks WHERE deleted AND last_request_at < "
+     "(statement_timestamp() AT TIME ZONE 'UTC') - $1::int8 * interval '1 microsecond' "
+     "ORDER BY last_request_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+     "gone AS (DELETE FROM tasks WHERE id IN (SELECT id FROM doomed) AND deleted RETURNING 1) "
+     "SELECT count(*) FROM gone",
+     2,
+     {kInt8Oid, kInt8Oid}},
 }};
 
+#undef LIST_STATEMENT
+#undef NO_TASK
+#undef REMOVE_IN_WINDOW
+#undef UPDATE_IN_WINDOW
+#undef CREATE_IN_WINDOW
+#undef IN_WINDOW
 #undef CURRENT_STATE
 #undef TITLE_LOCK_SPACE
 #undef TASK_COLUMNS

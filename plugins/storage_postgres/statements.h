@@ -11,8 +11,10 @@ namespace appliance::plugins::storage_postgres {
 
 enum class Statement : int {
   kGet = 0,
-  kGetMany,  // read batches (read_batcher.h)
-  kList,
+  kGetMany,   // read batches (read_batcher.h)
+  kList,      // GET /tasks
+  kListDone,  // GET /tasks?done=true
+  kListOpen,  // GET /tasks?done=false
   kCreateLock,
   kCreate,
   kUpdate,
@@ -22,8 +24,9 @@ enum class Statement : int {
   kBegin,  // write batches (write_batcher.h)
   kCommit,
   kRollback,
+  kPurge,  // expired tombstones (PostgresTaskStore::purgeTombstones)
 };
-inline constexpr int kStatementCount = 12;
+inline constexpr int kStatementCount = 15;
 
 // PostgreSQL type OIDs (pg_type.h) of the parameters we send.
 inline constexpr unsigned kInt8Oid = 20;
@@ -38,10 +41,16 @@ struct StatementDef {
   const char* name;  // prepared statement name, also the metric label
   const char* sql;
   int param_count;
-  std::array<unsigned, 6> param_types;
+  std::array<unsigned, 7> param_types;
 };
 
 const StatementDef& statementDef(Statement statement);
+
+// The last column of task_create, task_update and task_remove: why nothing was written.
+inline constexpr std::int64_t kOutcomeWritten = 0;
+inline constexpr std::int64_t kOutcomeNotFound = 1;  // no row, or a tombstone older than it
+inline constexpr std::int64_t kOutcomeConflict = 2;  // stale, or a replayed create
+inline constexpr std::int64_t kOutcomeTooOld = 3;    // before the retention window
 
 // The column list every task-returning statement yields, in this order, from this column.
 // id, title, content, due_date, done, created_at, updated_at, last_request_at

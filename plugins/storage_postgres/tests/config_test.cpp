@@ -54,6 +54,7 @@ TEST(PostgresConfig, ReadsUrlAndDefaults) {
   EXPECT_EQ(config->pool.min, 1);
   EXPECT_EQ(config->pool.acquire_timeout, std::chrono::seconds(2));
   EXPECT_EQ(config->statement_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config->tombstone_retention, std::chrono::hours(24 * 30));
 }
 
 TEST(PostgresConfig, ReadsEveryKey) {
@@ -67,7 +68,7 @@ TEST(PostgresConfig, ReadsEveryKey) {
       "  sslmode: verify-full\n  sslrootcert: /etc/rds-ca.pem\n"
       "  pool:\n    min: 2\n    max: 40\n    acquire_timeout: 750ms\n    idle_timeout: 2m\n"
       "  statement_timeout: 3s\n  connect_timeout: 4s\n  counts_max_age: 10s\n"
-      "  application_name: tasks-api\n");
+      "  application_name: tasks-api\n  tombstone_retention: 168h\n");
   ASSERT_TRUE(config.isOk()) << config.status().message();
   EXPECT_EQ(config->host, "db.example");
   EXPECT_EQ(config->port, "6432");
@@ -80,6 +81,7 @@ TEST(PostgresConfig, ReadsEveryKey) {
   EXPECT_EQ(config->connect_timeout, std::chrono::seconds(4));
   EXPECT_EQ(config->counts_max_age, std::chrono::seconds(10));
   EXPECT_EQ(config->application_name, "tasks-api");
+  EXPECT_EQ(config->tombstone_retention, std::chrono::hours(168));
   EXPECT_TRUE(config->url.empty());
 }
 
@@ -121,6 +123,11 @@ TEST(PostgresConfig, RejectsBadValuesPrecisely) {
               HasSubstr("storage_postgres.pool.min: must not exceed pool.max"));
   EXPECT_THAT(errorOf(parse("storage_postgres:\n  host: h\n  pool:\n    acquire_timeout: soon\n")),
               HasSubstr("storage_postgres.pool.acquire_timeout"));
+  EXPECT_THAT(errorOf(parse("storage_postgres:\n  host: h\n  tombstone_retention: forever\n")),
+              HasSubstr("storage_postgres.tombstone_retention"));
+  auto off = parse("storage_postgres:\n  host: h\n  tombstone_retention: 0\n");
+  ASSERT_TRUE(off.isOk()) << off.status().message();
+  EXPECT_EQ(off->tombstone_retention.count(), 0);
 }
 
 TEST(PostgresConfig, RejectsUnreadableOrEmptyPasswordFile) {

@@ -1,14 +1,19 @@
 // The shared TaskStore conformance suite (tests/support) against PostgresTaskStore, each test
 // on a fresh database.
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include "pg_test_support.h"
 #include "task_store_conformance.h"
 
 namespace {
 
+using appliance::testing::RetentionStore;
+using appliance::testing::RetentionStoreFactory;
 using appliance::testing::StoreFactory;
 using appliance::testing::TaskStoreConformance;
+using appliance::testing::TaskStoreRetentionConformance;
 namespace pg = appliance::plugins::storage_postgres;
 
 // Owns the database and the store; the shared_ptr the suite gets aliases the store.
@@ -29,5 +34,37 @@ std::shared_ptr<appliance::TaskStore> makeStore() {
 INSTANTIATE_TEST_SUITE_P(Postgres, TaskStoreConformance,
                          ::testing::Values(StoreFactory{"postgres", makeStore}),
                          appliance::testing::storeFactoryName);
+
+// The window runs on the server's clock (statement_timestamp()), which on the test cluster is
+// this machine's: `now` reads the system clock and `advance` waits.
+struct RetentionStoreOnFreshDatabase {
+  explicit RetentionStoreOnFreshDatabase(std::chrono::milliseconds retention)
+      : store(db.url(),
+              [retention](pg::PostgresConfig& config) { config.tombstone_retention = retention; }) {
+  }
+  pg::testing::TestDatabase db;
+  pg::testing::RunningStore store;
+};
+
+RetentionStore makeRetentionStore(std::chrono::milliseconds retention) {
+  auto holder = std::make_shared<RetentionStoreOnFreshDatabase>(retention);
+  if (!holder->store.started.isOk()) {
+    ADD_FAILURE() << "store did not start: " << holder->store.started.message();
+    return {};
+  }
+  RetentionStore target;
+  target.store = std::shared_ptr<appliance::TaskStore>(holder, holder->store.store.get());
+  target.now = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  target.advance = [](std::chrono::milliseconds by) { std::this_thread::sleep_for(by); };
+  return target;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, TaskStoreRetentionConformance,
+                         ::testing::Values(RetentionStoreFactory{"postgres", makeRetentionStore}),
+                         appliance::testing::retentionFactoryName);
 
 }  // namespace

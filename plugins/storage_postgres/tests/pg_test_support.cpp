@@ -104,6 +104,7 @@ PostgresConfig testConfig(const std::string& url, const std::string& application
   config.connect_timeout = std::chrono::seconds(3);
   config.counts_max_age = std::chrono::milliseconds(0);
   config.application_name = application_name;
+  config.tombstone_retention = std::chrono::milliseconds(0);  // tests use fixed 2023 timestamps
   return config;
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "migrations.h"
 #include "pg_test_support.h"
 #include "postgres_plugin.h"
 
@@ -231,7 +232,7 @@ TEST_F(StoreIntegration, RecordsQueryPoolAndConflictMetrics) {
 TEST_F(StoreIntegration, HealthyAndPingOkOnceStarted) {
   EXPECT_TRUE(a->health().healthy) << a->health().message;
   EXPECT_TRUE(a->ping().isOk());
-  EXPECT_EQ(a->schemaVersion(), 1);
+  EXPECT_EQ(a->schemaVersion(), embeddedMigrations().back().version);
 }
 
 // Holds a row lock from another session so that a store statement blocks on it.
@@ -489,7 +490,11 @@ TEST(StoragePostgresPlugin, ProvidesTaskStoreAndAHealthCheck) {
   EXPECT_FALSE(context.health_checks.run().at("storage_postgres").healthy);  // not started
   ASSERT_TRUE(plugin.start().isOk());
   EXPECT_TRUE(context.health_checks.run().at("storage_postgres").healthy);
-  EXPECT_TRUE(store->create(newTask("via plugin", kT0)).isOk());
+  // The plugin's default retention window (30 days) refuses kT0; a current timestamp it is.
+  const Timestamp now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  EXPECT_TRUE(store->create(newTask("via plugin", now)).isOk());
   plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   EXPECT_FALSE(context.health_checks.run().at("storage_postgres").healthy);
   EXPECT_EQ(store->ping().code(), StatusCode::kUnavailable);
