@@ -169,6 +169,24 @@ TEST_P(TaskApiE2E, ReplayedCreateIsRejected) {
   EXPECT_EQ(call("POST", "/tasks", taskBody("replayed", isoNow(-1'000'000))).status, 409);
 }
 
+// Both stores forget tombstones after tombstone_retention (30 days by default), so they refuse
+// older writes; the client is told why.
+TEST_P(TaskApiE2E, WritesOlderThanTheTombstoneRetentionAre409WithTheReason) {
+  constexpr std::int64_t kDay = 86'400'000'000;
+  auto old = call("POST", "/tasks", taskBody("ancient", isoNow(-31 * kDay)));
+  EXPECT_EQ(old.status, 409) << old.body;
+  EXPECT_THAT(old.body, HasSubstr("Request too old: request_timestamp"));
+  EXPECT_THAT(old.body, HasSubstr("720h"));
+  const std::string id = create("recent", isoNow(-29 * kDay));
+  auto late = call("PUT", "/tasks/" + id,
+                   R"({"title":"late","request_timestamp":")" + isoNow(-31 * kDay) + "\"}");
+  EXPECT_EQ(late.status, 409);
+  EXPECT_THAT(late.body, HasSubstr("Request too old"));
+  auto gone = call("DELETE", "/tasks/999999999?request_timestamp=" + isoNow(-31 * kDay));
+  EXPECT_EQ(gone.status, 409) << "an unknown id may be a purged tombstone: " << gone.body;
+  EXPECT_EQ(call("GET", "/tasks/" + id).status, 200);
+}
+
 TEST_P(TaskApiE2E, StaleUpdateChangesNothing) {
   const std::string id = create("stale", isoNow());
   const std::string newer = isoNow(10'000'000);

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <string>
@@ -161,9 +162,20 @@ std::string get(const std::string& target, const std::string& extra = {}) {
   return "GET " + target + " HTTP/1.1\r\nHost: test\r\n" + extra + "\r\n";
 }
 
+// The current time as a request_timestamp: the stores refuse writes older than their
+// tombstone_retention (30 days by default), so a fixed date would start failing one day.
+std::string isoNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
 std::string taskBody(const std::string& title) {
   return R"({"title":")" + title +
-         R"(","content":"c","due_date":"2030-01-31","request_timestamp":"2026-11-26T12:00:00Z"})";
+         R"(","content":"c","due_date":"2030-01-31","request_timestamp":")" + isoNow() + R"("})";
 }
 
 std::string postTask(const std::string& body, const std::string& extra = {}) {

@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -51,6 +52,17 @@
 extern char** environ;
 
 namespace {
+
+// The current time as a request_timestamp: the stores refuse writes older than their
+// tombstone_retention (30 days by default), so a fixed date would start failing one day.
+std::string isoNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -284,7 +296,8 @@ class PrometheusScrapeTest : public ::testing::Test {
         {"Authorization", std::string("Bearer ") + kToken}};
     const std::string body = "{\"title\":\"scrape test " + std::to_string(round) +
                              "\",\"content\":\"c\",\"due_date\":\"2030-01-01\","
-                             "\"request_timestamp\":\"2024-01-01T00:00:00Z\"}";
+                             "\"request_timestamp\":\"" +
+                             isoNow() + "\"}";
     EXPECT_EQ(httpCall("127.0.0.1", api_port_, "POST", "/tasks", body, auth).status, 201);
     EXPECT_EQ(httpCall("127.0.0.1", api_port_, "GET", "/tasks", {}, auth).status, 200);
     EXPECT_EQ(httpCall("127.0.0.1", api_port_, "GET", "/tasks/999999999", {}, auth).status, 404);
