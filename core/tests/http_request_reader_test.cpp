@@ -111,6 +111,11 @@ TEST(RequestReader, LimitsGiveTheirStatus) {
       readAll("GET / HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n", 100, 10, small);
   EXPECT_EQ(big_head.failure, 431);
   EXPECT_NE(big_head.message.find("1024 bytes"), std::string::npos);
+  // The line and the fields share the limit, whether the head arrives whole or in pieces.
+  const std::string long_line_and_fields =
+      "GET /" + std::string(700, 'p') + " HTTP/1.1\r\nX: " + std::string(700, 'v') + "\r\n\r\n";
+  EXPECT_EQ(readAll(long_line_and_fields, 4096, 10, small).failure, 431);
+  EXPECT_EQ(readAll(long_line_and_fields, 7, 10, small).failure, 431);
   const Outcome many =
       readAll("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 100, 10, small);
   EXPECT_EQ(many.failure, 431);
