@@ -169,7 +169,9 @@ int base64UrlValue(char c) {
   return -1;
 }
 
-// Unpadded base64url (RFC 7515); false on any other character.
+// Unpadded base64url (RFC 7515) in its one canonical spelling: false on any other character,
+// on a length no encoder produces, or on non-zero unused trailing bits (else one signature
+// would have several spellings, and token strings would be malleable).
 bool decodeBase64Url(std::string_view in, std::string& out) {
   out.clear();
   std::uint32_t acc = 0;
@@ -184,7 +186,7 @@ bool decodeBase64Url(std::string_view in, std::string& out) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  return bits < 6;
+  return bits < 6 && (acc & ((1u << bits) - 1u)) == 0;
 }
 
 }  // namespace
@@ -408,6 +410,12 @@ AuthOutcome Authenticator::verifyJwt(const std::string& jwt) const {
         return invalid("jwt: bad signature");
       }
     } else if (alg == Poco::JWT::Signer::ALGO_RS256 && signer_) {
+      // Poco's decoder also takes '=' inside the text and ignores trailing bits: only the
+      // canonical spelling of a signature is accepted.
+      std::string signature;
+      if (!decodeBase64Url(std::string_view(jwt).substr(jwt.rfind('.') + 1), signature)) {
+        return invalid("jwt: malformed signature");
+      }
       Poco::JWT::Token verified;
       if (!signer_->tryVerify(jwt, verified)) return invalid("jwt: bad signature");
     } else {

@@ -201,6 +201,34 @@ TEST_F(AuthTest, Rs256TokenWithGoodClaims) {
   EXPECT_EQ(check(*auth, rs256(goodClaims())), AuthResult::kOk);
 }
 
+// A base64url character whose value differs only in bits the decoder drops.
+std::string respelledLastCharacter(const std::string& token) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out = token;
+  const std::size_t value = kAlphabet.find(out.back());
+  out.back() = kAlphabet[value ^ 1];
+  return out;
+}
+
+TEST_F(AuthTest, OnlyTheCanonicalSpellingOfASignatureVerifies) {
+  auto auth = make(jwtSettings());
+  // 32 (HS256) and 256 (RS256) signature bytes leave 2 and 4 unused bits in the last
+  // character: flipping the lowest one keeps the bytes and changes the token text.
+  const std::string hs = hs256(goodClaims());
+  const std::string rs = rs256(goodClaims());
+  ASSERT_EQ(check(*auth, hs), AuthResult::kOk);
+  ASSERT_EQ(check(*auth, rs), AuthResult::kOk);
+  EXPECT_EQ(check(*auth, respelledLastCharacter(hs)), AuthResult::kInvalid);
+  EXPECT_EQ(check(*auth, respelledLastCharacter(rs)), AuthResult::kInvalid);
+  std::string padded = rs;
+  const std::size_t a = padded.find('A', padded.rfind('.'));
+  if (a != std::string::npos) {
+    padded[a] = '=';  // Poco's decoder reads '=' as 'A'
+    EXPECT_EQ(check(*auth, padded), AuthResult::kInvalid);
+  }
+}
+
 TEST_F(AuthTest, AudienceMayBeAList) {
   auto auth = make(jwtSettings());
   Claims claims = goodClaims();
