@@ -293,6 +293,10 @@ struct Connection : std::enable_shared_from_this<Connection> {
 
   HttpServer::Impl& server;
   EventLoop& loop;
+  // Held by whoever acts on the connection: its loop thread (handlers, the sweep) or, at the
+  // end of a request, the worker that re-arms the wait for the next one. Uncontended but for
+  // that hand-over.
+  std::mutex mutex;
   Listener& listener;
   tcp::socket socket;
   RequestReader reader;
@@ -354,6 +358,7 @@ struct HttpServer::Impl {
   void afterResponse(const std::shared_ptr<Connection>& c, bool complete);
   void continueWriting(const std::shared_ptr<Connection>& c);
   void nextRequest(const std::shared_ptr<Connection>& c);
+  void becomeIdle(Connection& c);
   void linger(const std::shared_ptr<Connection>& c);
   void close(Connection& c, CloseReason reason);
   void sweep(EventLoop& loop);
@@ -458,7 +463,10 @@ void HttpServer::Impl::onAccepted(Listener& l, EventLoop& loop, tcp::socket sock
           remote.address().is_v6() ? "[" + host + "]:" + port : host + ":" + port;
     }
   }
-  net::post(loop.io, [this, c] { admit(c); });
+  net::post(loop.io, [this, c] {
+    std::lock_guard lock(c->mutex);
+    admit(c);
+  });
 }
 
 void HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
@@ -484,6 +492,7 @@ void HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
 void HttpServer::Impl::waitForInput(const std::shared_ptr<Connection>& c) {
   c->reading = true;
   c->socket.async_wait(tcp::socket::wait_read, [this, c](boost::system::error_code ec) {
+    std::lock_guard lock(c->mutex);
     c->reading = false;
     if (c->state == ConnState::kClosed) return;
     if (ec) {
@@ -632,8 +641,18 @@ void HttpServer::Impl::serve(const std::shared_ptr<Connection>& c) {
     c->response.body.clear();
     c->written = 0;
   }
-  EventLoop& loop = c->loop;
-  net::post(loop.io, [this, c, complete] { afterResponse(c, complete); });
+  std::lock_guard lock(c->mutex);
+  if (complete && !ec && !c->close_after && c->pending.empty() && !draining.load()) {
+    // The usual end of a keep-alive request: wait for the next one from here, without waking
+    // the event loop only to do so.
+    becomeIdle(*c);
+    waitForInput(c);
+    return;
+  }
+  net::post(c->loop.io, [this, c, complete] {
+    std::lock_guard lock(c->mutex);
+    afterResponse(c, complete);
+  });
 }
 
 void HttpServer::Impl::respond(Connection& c) {
@@ -781,6 +800,7 @@ void HttpServer::Impl::afterResponse(const std::shared_ptr<Connection>& c, bool 
 
 void HttpServer::Impl::continueWriting(const std::shared_ptr<Connection>& c) {
   c->socket.async_wait(tcp::socket::wait_write, [this, c](boost::system::error_code ec) {
+    std::lock_guard lock(c->mutex);
     if (c->state != ConnState::kWriting) return;
     if (!ec && !writeSome(*c, ec) &&
         (ec == net::error::would_block || ec == net::error::try_again)) {
@@ -807,6 +827,21 @@ void HttpServer::Impl::nextRequest(const std::shared_ptr<Connection>& c) {
     }
     return;
   }
+  if (draining.load() && conn.pending.empty()) {
+    close(conn, CloseReason::kDrain);  // it would be idle: closed at once while draining
+    return;
+  }
+  becomeIdle(conn);
+  if (!conn.pending.empty()) {
+    std::string buffered;
+    buffered.swap(conn.pending);  // parse() appends to `pending` when it is not empty
+    parse(c, buffered);
+    return;
+  }
+  waitForInput(c);
+}
+
+void HttpServer::Impl::becomeIdle(Connection& conn) {
   if (conn.response.body.capacity() > kKeepCapacity) std::string().swap(conn.response.body);
   if (conn.request.body.capacity() > kKeepCapacity) std::string().swap(conn.request.body);
   if (conn.pending.capacity() > kKeepCapacity && conn.pending.size() < kKeepCapacity) {
@@ -816,13 +851,6 @@ void HttpServer::Impl::nextRequest(const std::shared_ptr<Connection>& c) {
   conn.request_started = {};
   conn.state = ConnState::kIdle;
   conn.deadline = Clock::now() + settings.keep_alive_timeout;
-  if (!conn.pending.empty()) {
-    std::string buffered;
-    buffered.swap(conn.pending);  // parse() appends to `pending` when it is not empty
-    parse(c, buffered);
-    return;
-  }
-  waitForInput(c);
 }
 
 void HttpServer::Impl::linger(const std::shared_ptr<Connection>& c) {
@@ -866,8 +894,9 @@ void HttpServer::Impl::sweep(EventLoop& loop) {
   // Iterate backwards: closing moves the last connection into the closed one's slot.
   for (std::size_t i = loop.connections.size(); i-- > 0;) {
     if (i >= loop.connections.size()) continue;
-    Connection& c = *loop.connections[i];
-    if (c.state != ConnState::kHandling && now >= c.deadline) timeOut(c, now);
+    const std::shared_ptr<Connection> c = loop.connections[i];  // close() may drop the last ref
+    std::lock_guard lock(c->mutex);
+    if (c->state != ConnState::kHandling && now >= c->deadline) timeOut(*c, now);
   }
   loop.sweep->expires_after(kSweepPeriod);
   loop.sweep->async_wait([this, &loop](boost::system::error_code ec) {
@@ -909,7 +938,9 @@ void HttpServer::Impl::timeOut(Connection& c, Clock::time_point) {
 void HttpServer::Impl::closeIdle(EventLoop& loop, bool everything) {
   for (std::size_t i = loop.connections.size(); i-- > 0;) {
     if (i >= loop.connections.size()) continue;
-    Connection& c = *loop.connections[i];
+    const std::shared_ptr<Connection> keep = loop.connections[i];  // close() may drop the last ref
+    std::lock_guard lock(keep->mutex);
+    Connection& c = *keep;
     const bool idle = c.state == ConnState::kIdle ||
                       (c.state == ConnState::kHead && !c.reader.started() && c.pending.empty());
     if (c.state != ConnState::kHandling && (idle || everything)) close(c, CloseReason::kDrain);
