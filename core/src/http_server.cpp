@@ -550,6 +550,14 @@ void HttpServer::Impl::parse(const std::shared_ptr<Connection>& c, std::string_v
     data = conn.pending;
   }
   std::size_t offset = 0;
+  // What the parser has not taken (a partial head, pipelined requests) waits in `pending`.
+  const auto keepUnparsed = [&] {
+    if (from_pending) {
+      conn.pending.erase(0, offset);
+    } else {
+      conn.pending.assign(data.substr(offset));
+    }
+  };
   while (true) {
     if (conn.state == ConnState::kIdle && offset < data.size()) {
       conn.state = ConnState::kHead;
@@ -568,20 +576,11 @@ void HttpServer::Impl::parse(const std::shared_ptr<Connection>& c, std::string_v
       conn.failure_message = conn.reader.failureMessage();
       break;
     }
-    // kNeedMore: keep what the parser has not taken, read more.
-    if (from_pending) {
-      conn.pending.erase(0, offset);
-    } else {
-      conn.pending.assign(data.substr(offset));
-    }
+    keepUnparsed();  // kNeedMore: read more
     waitForInput(c);
     return;
   }
-  if (from_pending) {
-    conn.pending.erase(0, offset);
-  } else {
-    conn.pending.assign(data.substr(offset));
-  }
+  keepUnparsed();
   dispatch(c);
 }
 
@@ -941,8 +940,13 @@ void HttpServer::Impl::closeIdle(EventLoop& loop, bool everything) {
     const std::shared_ptr<Connection> keep = loop.connections[i];  // close() may drop the last ref
     std::lock_guard lock(keep->mutex);
     Connection& c = *keep;
-    const bool idle = c.state == ConnState::kIdle ||
-                      (c.state == ConnState::kHead && !c.reader.started() && c.pending.empty());
+    // Idle: nothing of a request read, and nothing waiting in the socket either (a request the
+    // kernel already holds is served, with "Connection: close").
+    boost::system::error_code ec;
+    const bool nothing_read =
+        c.state == ConnState::kIdle ||
+        (c.state == ConnState::kHead && !c.reader.started() && c.pending.empty());
+    const bool idle = nothing_read && c.socket.available(ec) == 0;
     if (c.state != ConnState::kHandling && (idle || everything)) close(c, CloseReason::kDrain);
   }
 }

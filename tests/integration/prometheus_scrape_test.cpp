@@ -26,6 +26,8 @@
 #include <Poco/URI.h>
 #include <gtest/gtest.h>
 
+#include "e2e/e2e_support.h"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -52,17 +54,6 @@
 extern char** environ;
 
 namespace {
-
-// The current time as a request_timestamp: the stores refuse writes older than their
-// tombstone_retention (30 days by default), so a fixed date would start failing one day.
-std::string isoNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -297,7 +288,7 @@ class PrometheusScrapeTest : public ::testing::Test {
     const std::string body = "{\"title\":\"scrape test " + std::to_string(round) +
                              "\",\"content\":\"c\",\"due_date\":\"2030-01-01\","
                              "\"request_timestamp\":\"" +
-                             isoNow() + "\"}";
+                             appliance::test::isoNow() + "\"}";
     EXPECT_EQ(httpCall("127.0.0.1", api_port_, "POST", "/tasks", body, auth).status, 201);
     EXPECT_EQ(httpCall("127.0.0.1", api_port_, "GET", "/tasks", {}, auth).status, 200);
     EXPECT_EQ(httpCall("127.0.0.1", api_port_, "GET", "/tasks/999999999", {}, auth).status, 404);
