@@ -1,8 +1,9 @@
 # appliance_add_test(<name> SOURCES <file>... [LIBRARIES <lib>...] LABEL unit|integration|e2e
-#                    [TIMEOUT seconds] [FIXTURES <fixture>...])
-# One GoogleTest executable; each test case becomes a CTest test carrying the label.
+#                    [TIMEOUT seconds] [FIXTURES <fixture>...] [SERIAL])
+# One GoogleTest executable; each test case becomes a CTest test carrying the label. SERIAL
+# runs its cases alone (tests that assert latencies under load they create themselves).
 function(appliance_add_test name)
-  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;LIBRARIES;FIXTURES" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "LABEL;TIMEOUT" "SOURCES;LIBRARIES;FIXTURES" ${ARGN})
   if(NOT ARG_LABEL)
     message(FATAL_ERROR "appliance_add_test(${name}): LABEL unit|integration|e2e is required")
   endif()
@@ -14,6 +15,9 @@ function(appliance_add_test name)
   set(props LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT})
   if(ARG_FIXTURES)
     list(APPEND props FIXTURES_REQUIRED "${ARG_FIXTURES}")
+  endif()
+  if(ARG_SERIAL)
+    list(APPEND props RUN_SERIAL TRUE)
   endif()
   gtest_discover_tests(${name} PROPERTIES ${props} DISCOVERY_TIMEOUT 60)
 endfunction()
