@@ -72,7 +72,7 @@ struct Route {
 
 struct ListenerOptions {
   std::string address;  // "host:port"; port 0 picks a free port (tests)
-  int max_threads = 4;
+  int max_threads = 4;  // workers running this listener's handlers (idle connections hold none)
   bool access_log = false;
 };
 
