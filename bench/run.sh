@@ -5,6 +5,7 @@
 #                [--repeat 2] [--seed 1000] [--scenarios "get_by_id list put post mixed"]
 #                [--config FILE] [--wait-idle PCT] [--startup-runs 3] [--no-trivial]
 #                [--no-pgbench] [--out FILE]
+#   bench/run.sh --soak 10m [--window 60s] [--store ...] [--connections ...] [--threads ...]
 #   bench/run.sh --url http://127.0.0.1:8080 --token TOKEN [--pid PID]
 #                [--metrics http://127.0.0.1:9464/metrics] [...]
 #
@@ -18,6 +19,12 @@
 # the same wrk settings and script, and for postgres runs the bench/pgbench/*.sql scripts with
 # pgbench at the same client count (the database ceiling).
 #
+# With --soak DURATION it skips the ceilings and the scenario rounds: after start-up and seeding
+# it runs mixed.lua in back-to-back windows of --window (default 60s) for DURATION, prints one
+# line per window (req/s, p50, p99, non-2xx, the server's VmRSS and VmHWM, WAL and table sizes,
+# rows and deleted rows) and a summary against the soak targets, to
+# bench/results/<date>-soak-<store>.md.
+#
 # The table goes to stdout and to bench/results/<date>-<store>.md. Everything it starts is
 # stopped on exit. Requires wrk and curl (scripts/bootstrap.sh bench installs wrk).
 set -euo pipefail
@@ -29,7 +36,7 @@ BUILD_DIR="${BUILD:-$REPO/build}"
 
 URL="" TOKEN_ARG="${TOKEN:-}" PID_ARG="" METRICS_URL="" STORE="sqlite" DURATION="10s" CONNECTIONS=32
 THREADS=2 REPEAT=2 SEED=1000 SCENARIOS="get_by_id list put post mixed" EXTRA_CONFIG=""
-RUN_TRIVIAL=1 RUN_PGBENCH=1 OUT="" STARTUP_RUNS=3 WAIT_IDLE=0
+RUN_TRIVIAL=1 RUN_PGBENCH=1 OUT="" STARTUP_RUNS=3 WAIT_IDLE=0 SOAK="" WINDOW="60s"
 
 die() { echo "bench/run.sh: $*" >&2; exit 2; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -53,6 +60,8 @@ while [[ $# -gt 0 ]]; do
     --no-trivial) RUN_TRIVIAL=0; shift ;;
     --no-pgbench) RUN_PGBENCH=0; shift ;;
     --out) OUT=${2:?--out needs a value}; shift 2 ;;
+    --soak) SOAK=${2:?--soak needs a value}; shift 2 ;;
+    --window) WINDOW=${2:?--window needs a value}; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; usage 2 >&2 ;;
   esac
@@ -60,6 +69,8 @@ done
 
 [[ "$STORE" == sqlite || "$STORE" == postgres ]] || die "--store must be sqlite or postgres, got '$STORE'"
 [[ "$DURATION" =~ ^[0-9]+[smh]?$ ]] || die "--duration must look like 10s, 2m or 30, got '$DURATION'"
+[[ -z "$SOAK" || "$SOAK" =~ ^[0-9]+[smh]?$ ]] || die "--soak must look like 10m, 600s or 1h, got '$SOAK'"
+[[ "$WINDOW" =~ ^[0-9]+[smh]?$ ]] || die "--window must look like 60s or 1m, got '$WINDOW'"
 for n in CONNECTIONS THREADS REPEAT SEED STARTUP_RUNS WAIT_IDLE; do
   [[ "${!n}" =~ ^[0-9]+$ ]] || die "--${n,,} must be a whole number, got '${!n}'"
 done
@@ -399,6 +410,176 @@ run_pgbench_once() {
   fi
 }
 
+# --- soak mode ----------------------------------------------------------------------------
+
+# Store-side sizes after a window: "WAL_BYTES DB_BYTES ROWS DELETED DEAD" (n/a where unknown).
+# SQLite: the sizes of the -wal and db files, rows and tombstones counted with the sqlite3 CLI
+# (read-only) or, without it, appliance_sqlite_wal_bytes from the metrics listener for the WAL.
+# PostgreSQL: the size of pg_wal (pg_ls_waldir), pg_total_relation_size('tasks'), n_live_tup
+# and n_dead_tup from pg_stat_user_tables, and count(*) of deleted rows.
+store_stats() {
+  local wal="n/a" db="n/a" rows="n/a" deleted="n/a" dead="n/a" f
+  if [[ -z "$URL" && "$STORE" == sqlite ]]; then
+    f="$WORK/data/appliance.db"
+    [[ -f "$f" ]] && db=$(stat -c %s "$f")
+    [[ -f "$f-wal" ]] && wal=$(stat -c %s "$f-wal") || wal=0
+    if command -v sqlite3 >/dev/null; then
+      read -r rows deleted < <(sqlite3 -readonly -separator ' ' "$f" \
+        '.timeout 5000' 'SELECT count(*), coalesce(sum(deleted), 0) FROM tasks' 2>/dev/null || echo "n/a n/a")
+    elif [[ -n "$METRICS_URL" ]]; then
+      wal=$(curl -s --max-time 5 "$METRICS_URL" | awk '/^appliance_sqlite_wal_bytes/ {print $NF; exit}')
+    fi
+  elif [[ -n "$PG_URL" ]]; then
+    read -r wal db rows dead deleted < <(psql -X -At -F ' ' -d "$PG_URL" -c "
+      SELECT (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir()),
+             pg_total_relation_size('tasks'),
+             s.n_live_tup, s.n_dead_tup,
+             (SELECT count(*) FROM tasks WHERE deleted)
+      FROM pg_stat_user_tables s WHERE s.relname = 'tasks'" 2>/dev/null || echo "n/a n/a n/a n/a n/a")
+  fi
+  echo "${wal:-n/a} ${db:-n/a} ${rows:-n/a} ${deleted:-n/a} ${dead:-n/a}"
+}
+
+mb_bytes() { [[ "${1:-n/a}" =~ ^[0-9]+$ ]] && awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}' || echo "n/a"; }
+
+SOAK_ROWS=()
+run_soak() {
+  local soak_s window_s windows w out="$WORK/wrk.out" line busy hb ha sp50 sp99
+  local rps p50 p99 non2xx statuses rss hwm wal db rows deleted dead row
+  soak_s=$(duration_seconds "$SOAK")
+  window_s=$(duration_seconds "$WINDOW")
+  (( window_s > 0 )) || die "--window must be longer than 0"
+  windows=$(( soak_s / window_s ))
+  (( windows >= 1 )) || windows=1
+  log "soak: mixed.lua for $windows window(s) of ${window_s}s, wrk -t$THREADS -c$CONNECTIONS --latency, against $BASE_URL"
+  local hdr
+  hdr=$(printf '%3s %9s %8s %8s %7s %8s %8s %8s %8s %9s %8s %8s' \
+        win req/s p50_ms p99_ms non2xx rss_MB hwm_MB wal_MB db_MB rows deleted dead)
+  log "$hdr"
+  for w in $(seq 1 "$windows"); do
+    busy=$(cpu_busy_percent)
+    reset_peak_rss "$RSS_PID"
+    hb=$(server_histogram)
+    BENCH_SCENARIO="mixed" BENCH_TOKEN="$TOKEN" BENCH_ID_MIN="$ID_MIN" BENCH_ID_MAX="$ID_MAX" \
+      in_own_session wrk -t"$THREADS" -c"$CONNECTIONS" -d"${window_s}s" --latency -s "$BENCH/wrk/mixed.lua" \
+      "$BASE_URL" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed in window $w"; }
+    rss="" hwm=""
+    if [[ -n "$RSS_PID" ]]; then rss=$(rss_kb "$RSS_PID" VmRSS); hwm=$(rss_kb "$RSS_PID" VmHWM); fi
+    sp50="n/a" sp99="n/a"
+    if [[ -n "$hb" ]]; then ha=$(server_histogram); read -r sp50 sp99 < <(server_percentiles "$hb" "$ha"); fi
+    line=$(grep '^RESULT ' "$out" | tail -n1) || { cat "$out" >&2; die "no RESULT line in window $w"; }
+    rps=$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<<"$line")
+    p50=$(sed -n 's/.* p50_ms=\([^ ]*\).*/\1/p' <<<"$line")
+    p99=$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<<"$line")
+    non2xx=$(sed -n 's/.* non2xx=\([^ ]*\).*/\1/p' <<<"$line")
+    statuses=$(sed -n 's/.* statuses=\([^ ]*\).*/\1/p' <<<"$line")
+    read -r wal db rows deleted dead < <(store_stats)
+    {
+      echo "## window $w (machine busy before: ${busy}%, load $(loadavg), VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms; WAL $wal B, db $db B, rows $rows, deleted $deleted, dead tuples $dead)"
+      grep -v '^RESULT ' "$out"
+      echo "$line"
+      echo
+    } >> "$RAW_LOG"
+    row="$w $rps $p50 $p99 $non2xx ${rss:-n/a} ${hwm:-n/a} $wal $db $rows $deleted $dead $sp99 $busy $statuses"
+    SOAK_ROWS+=("$row")
+    log "$(printf '%3s %9.0f %8.2f %8.2f %7s %8s %8s %8s %8s %9s %8s %8s  (server p99 <= %s ms, busy before %s%%)' \
+           "$w" "$rps" "$p50" "$p99" "$non2xx" "$(mb "$rss")" "$(mb "$hwm")" "$(mb_bytes "$wal")" \
+           "$(mb_bytes "$db")" "$rows" "$deleted" "$dead" "$sp99" "$busy")"
+  done
+}
+
+# The summary against the soak targets: "key value" lines.
+soak_summary() {
+  printf '%s\n' "${SOAK_ROWS[@]}" | awk '
+    function num(x) { return x ~ /^[0-9.]+$/ }
+    { n++; rps[n] = $2; p99[n] = $4; rss[n] = $6; wal[n] = $8 }
+    END {
+      ratio = (rps[1] > 0) ? rps[n] / rps[1] : 0
+      maxp = 0; maxw = 0; maxwal = -1; maxrss = 0
+      for (i = 1; i <= n; i++) {
+        if (p99[i] > maxp) { maxp = p99[i]; maxw = i }
+        if (num(wal[i]) && wal[i] > maxwal) maxwal = wal[i]
+        if (i > 1 && num(rss[i]) && rss[i] > maxrss) maxrss = rss[i]
+      }
+      printf "windows %d\n", n
+      printf "rps_first %.0f\nrps_last %.0f\nratio %.3f\nratio_ok %s\n", rps[1], rps[n], ratio, (ratio >= 0.9 && ratio <= 1.1) ? "met" : "not met"
+      printf "p99_max %.2f\np99_max_window %d\np99_ok %s\n", maxp, maxw, (maxp < 10) ? "met" : "not met"
+      if (maxwal >= 0) printf "wal_max_mb %.1f\nwal_ok %s\n", maxwal / 1048576, (maxwal < 64 * 1048576) ? "met" : "not met"
+      else printf "wal_max_mb n/a\nwal_ok n/a\n"
+      if (n > 1 && num(rss[1]) && rss[1] > 0) {
+        g = 100 * (maxrss - rss[1]) / rss[1]; gl = 100 * (rss[n] - rss[1]) / rss[1]
+        printf "rss_first_mb %.1f\nrss_max_mb %.1f\nrss_last_mb %.1f\nrss_growth_pct %.1f\nrss_growth_last_pct %.1f\nrss_ok %s\n", rss[1] / 1024, maxrss / 1024, rss[n] / 1024, g, gl, (g < 5) ? "met" : "not met"
+      } else printf "rss_first_mb n/a\nrss_max_mb n/a\nrss_last_mb n/a\nrss_growth_pct n/a\nrss_growth_last_pct n/a\nrss_ok n/a\n"
+    }'
+}
+
+soak_report() {
+  local commit cpu wal_what sum
+  declare -A S
+  while read -r k v; do S[$k]=$v; done < <(soak_summary)
+  commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$REPO" diff --quiet HEAD 2>/dev/null || commit="$commit+uncommitted"
+  cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
+  if [[ "$STORE" == sqlite ]]; then wal_what="size of the \`-wal\` file"; else wal_what="size of pg_wal (\`pg_ls_waldir()\`)"; fi
+  echo "# Task API soak test: $STORE, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "- Target: ${URL:-the appliance from $BUILD_DIR/bin, role api, started by bench/run.sh} (commit $commit)"
+  echo "- Machine: $(nproc) CPUs ($cpu), shared by wrk, the server${PG_URL:+, PostgreSQL} and anything else running; load average before $LOAD_BEFORE, after $LOAD_AFTER"
+  echo "- \`bench/run.sh --soak $SOAK --window $WINDOW --store $STORE\`: mixed.lua (80% GET by id, 10% PUT, 5% POST, 5% list) in ${S[windows]} back-to-back windows of \`wrk -t$THREADS -c$CONNECTIONS -d$WINDOW --latency\`; $SEED tasks seeded, ids ${ID_MIN}..${ID_MAX}"
+  if [[ -z "$URL" ]]; then
+    if [[ "$STORE" == sqlite ]]; then
+      echo "- Store: SQLite, WAL, \`synchronous: full\`"
+    else
+      echo "- Store: PostgreSQL $(psql -X -At -d "$PG_URL" -c 'show server_version' 2>/dev/null) throwaway cluster, fsync on, synchronous_commit on, autovacuum on (defaults)"
+    fi
+    echo "- Start-up to ready: ${STARTUP_MS[*]} ms; idle RSS $(mb "$IDLE_RSS") MB"
+  fi
+  echo
+  echo "## Summary against the targets"
+  echo
+  echo "| target | measured | |"
+  echo "|---|---|---|"
+  echo "| last window's req/s within 10% of the first's | ${S[rps_first]} → ${S[rps_last]} req/s, ratio ${S[ratio]} | ${S[ratio_ok]} |"
+  echo "| p99 < 10 ms in every window | max wrk p99 ${S[p99_max]} ms (window ${S[p99_max_window]}) | ${S[p99_ok]} |"
+  echo "| WAL < 64 MB | max ${S[wal_max_mb]} MB ($wal_what, read after each window) | ${S[wal_ok]} |"
+  echo "| RSS growth after the first window < 5% | VmRSS ${S[rss_first_mb]} MB after window 1, max ${S[rss_max_mb]} MB after a later one (+${S[rss_growth_pct]}%), ${S[rss_last_mb]} MB after the last (+${S[rss_growth_last_pct]}%) | ${S[rss_ok]} |"
+  echo
+  echo "## Per window"
+  echo
+  if [[ "$STORE" == sqlite ]]; then
+    echo "| window | req/s | p50 ms | p99 ms | server p99 ms | non-2xx | VmRSS MB | VmHWM MB | WAL MB | db MB | rows | deleted rows | busy before |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  else
+    echo "| window | req/s | p50 ms | p99 ms | server p99 ms | non-2xx | VmRSS MB | VmHWM MB | pg_wal MB | tasks total MB | n_live_tup | deleted rows | n_dead_tup | busy before |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  fi
+  local r w rps p50 p99 non2xx rss hwm wal db rows deleted dead sp99 busy statuses
+  for r in "${SOAK_ROWS[@]}"; do
+    read -r w rps p50 p99 non2xx rss hwm wal db rows deleted dead sp99 busy statuses <<<"$r"
+    if [[ "$STORE" == sqlite ]]; then
+      printf '| %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s%% |\n' "$w" "$rps" "$p50" "$p99" "$sp99" \
+        "$non2xx" "$(mb "$rss")" "$(mb "$hwm")" "$(mb_bytes "$wal")" "$(mb_bytes "$db")" "$rows" "$deleted" "$busy"
+    else
+      printf '| %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% |\n' "$w" "$rps" "$p50" "$p99" "$sp99" \
+        "$non2xx" "$(mb "$rss")" "$(mb "$hwm")" "$(mb_bytes "$wal")" "$(mb_bytes "$db")" "$rows" "$deleted" "$dead" "$busy"
+    fi
+  done
+  echo
+  echo "p50/p99 are wrk's (client side); \"server p99\" is the upper bound of the"
+  echo "http_request_duration_seconds bucket holding the 99th percentile of the window. VmRSS is"
+  echo "read after each window, VmHWM is the peak during it (reset before each window). Sizes and"
+  echo "row counts are read after each window, between wrk runs. mixed.lua sends no DELETE, so"
+  echo "deleted rows stay at 0 unless something else deletes."
+  echo
+  echo "<details><summary>Raw windows</summary>"
+  echo
+  echo '```'
+  cat "$RAW_LOG"
+  echo '```'
+  echo
+  echo "</details>"
+}
+
 # --- main -----------------------------------------------------------------------------
 
 PG_URL="" PG_PORT="" PGBIN=""
@@ -445,6 +626,23 @@ if [[ -n "$PG_URL" ]]; then
   # assume an empty table (GET /tasks then sorts the whole table instead of reading the
   # primary key backwards).
   psql -X -q -d "$PG_URL" -c 'ANALYZE tasks' || die "ANALYZE tasks failed"
+fi
+
+if [[ -n "$SOAK" ]]; then
+  # Soak mode: no ceilings, no pgbench, no scenario rounds; mixed.lua in windows.
+  run_soak
+  LOAD_AFTER=$(loadavg)
+  if [[ -z "$OUT" ]]; then
+    mkdir -p "$BENCH/results"
+    OUT="$BENCH/results/$(date -u +%Y-%m-%d)-soak-$STORE.md"
+    n=2
+    while [[ -e "$OUT" ]]; do OUT="$BENCH/results/$(date -u +%Y-%m-%d)-soak-$STORE-$n.md"; n=$((n + 1)); done
+  fi
+  soak_report > "$OUT"
+  echo
+  sed -n '/^## Summary against the targets/,/^p50\/p99 are wrk/p' "$OUT" | sed '$d'
+  echo "Written to ${OUT#"$REPO"/}"
+  exit 0
 fi
 
 TRIVIAL_URL=""
