@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Builds and checks the container image (Dockerfile) without needing a registry or a daemon.
+#   scripts/image.sh build [target]   target: runtime (default, distroless) or runtime-slim
+#   scripts/image.sh test  [target]   runs the image's binary inside its root filesystem
+#   scripts/image.sh bases            makes the local Debian base images with mmdebstrap
+# With a Docker daemon, `build` uses `docker build` and the real base images, and `test`
+# uses `docker run`. Otherwise buildah (--isolation chroot, vfs storage) builds FROM base
+# images that mmdebstrap makes locally from Debian's archive:
+#   localhost/appliance-base/debian:bookworm-slim   like debian:bookworm-slim (minbase, no
+#                                                    docs/man/locales), also the build stage
+#   localhost/appliance-base/cc-debian12:nonroot    like gcr.io/distroless/cc-debian12:nonroot
+#                                                    (libc6, libgcc-s1, libstdc++6, libssl3,
+#                                                    base-files, netbase, CA bundle, zoneinfo,
+#                                                    nonroot 65532; no shell, no apt)
+# IMAGE (default appliance:<version>-<revision>) names the result; JOBS the build's -j.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version="$(sed -n 's/^project(appliance VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
+revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+IMAGE_SET="${IMAGE:-}"
+IMAGE="${IMAGE:-localhost/appliance:${version}-${revision}}"
+JOBS="${JOBS:-2}"
+BUILDAH=(buildah --storage-driver vfs)
+SLIM_BASE=localhost/appliance-base/debian:bookworm-slim
+DISTROLESS_BASE=localhost/appliance-base/cc-debian12:nonroot
+
+have_docker() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
+
+need() {
+  command -v "$1" >/dev/null || {
+    echo "image.sh: $1 is missing (apt-get install $2)" >&2
+    exit 1
+  }
+}
+
+# The last image built of each target is remembered in .tools/ so `test` finds it after a commit.
+image_tag() {
+  local target="${1:-runtime}" last=".tools/image-${1:-runtime}"
+  if [ -z "${IMAGE_SET:-}" ] && [ "${2:-}" != new ] && [ -f "$last" ]; then
+    cat "$last"
+  elif [ "$target" = runtime ]; then
+    echo "$IMAGE"
+  else
+    echo "$IMAGE-${target#runtime-}"
+  fi
+}
+
+# Imports a root filesystem tarball as image $2.
+import_tar() {
+  local tar="$1" name="$2" ctr
+  ctr="$("${BUILDAH[@]}" from scratch)"
+  "${BUILDAH[@]}" add "$ctr" "$tar" / >/dev/null
+  "${BUILDAH[@]}" config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$ctr"
+  "${BUILDAH[@]}" commit --rm -q "$ctr" "$name" >/dev/null
+}
+
+base_exists() { "${BUILDAH[@]}" inspect --type image "$1" >/dev/null 2>&1; }
+
+make_bases() {
+  need mmdebstrap mmdebstrap
+  need buildah buildah
+  local tmp
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  if ! base_exists "$SLIM_BASE"; then
+    echo "image: making $SLIM_BASE with mmdebstrap" >&2
+    # The path excludes of docker-debian-artifacts' slim variant; they stay in dpkg.cfg.d
+    # so packages installed later in the image are slimmed the same way.
+    # merged-usr hook: /usr merged without the usrmerge package (and the perl it pulls in).
+    mmdebstrap --mode=root --variant=minbase --quiet --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+      --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+      --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+      --dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
+      --dpkgopt='path-exclude=/usr/share/linda/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+      --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+      --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*' \
+      bookworm "$tmp/slim.tar"
+    import_tar "$tmp/slim.tar" "$SLIM_BASE"
+  fi
+  if ! base_exists "$DISTROLESS_BASE"; then
+    echo "image: making $DISTROLESS_BASE with mmdebstrap" >&2
+    # Extracted, not installed (no maintainer scripts, no dpkg, no shell), as distroless does.
+    mmdebstrap --mode=root --variant=extract --quiet \
+      --include=base-files,netbase,libc6,libgcc-s1,libgomp1,libstdc++6,libssl3 \
+      --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+      --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+      --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
+      --customize-hook="$PWD/scripts/image-distroless-hook.sh \"\$1\"" \
+      bookworm "$tmp/distroless.tar"
+    import_tar "$tmp/distroless.tar" "$DISTROLESS_BASE"
+  fi
+}
+
+build_args() {
+  echo --build-arg "JOBS=$JOBS" --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
+    --build-arg "CREATED=$(date -u +%FT%TZ)" \
+    --build-arg "SOURCE=$(git config --get remote.origin.url 2>/dev/null || echo unknown)"
+}
+
+build() {
+  local target="${1:-runtime}" tag
+  tag="$(image_tag "$target" new)"
+  # shellcheck disable=SC2046
+  if have_docker; then
+    docker build --target "$target" $(build_args) -t "$tag" .
+  else
+    need buildah buildah
+    make_bases
+    "${BUILDAH[@]}" bud --isolation chroot --layers --target "$target" $(build_args) \
+      --build-arg "BUILD_IMAGE=$SLIM_BASE" --build-arg "SLIM_IMAGE=$SLIM_BASE" \
+      --build-arg "DISTROLESS_IMAGE=$DISTROLESS_BASE" -t "$tag" .
+  fi
+  mkdir -p .tools && echo "$tag" >".tools/image-$target"
+  echo "image: built $tag" >&2
+}
+
+# Size of the image's root filesystem, uncompressed (what `docker images` reports).
+image_size() {
+  if have_docker; then
+    docker image inspect -f '{{.Size}}' "$1"
+  else
+    "${BUILDAH[@]}" inspect --type image -f '{{.FromImage}}' "$1" >/dev/null
+    local ctr mnt
+    ctr="$("${BUILDAH[@]}" from -q --pull-never "$1")"
+    mnt="$("${BUILDAH[@]}" mount "$ctr")"
+    du -sb --apparent-size "$mnt" | cut -f1
+    "${BUILDAH[@]}" umount "$ctr" >/dev/null
+    "${BUILDAH[@]}" rm "$ctr" >/dev/null
+  fi
+}
+
+# run_in_image <image> <env file> <cmd...>: the image's entrypoint as UID 65532 inside its
+# root filesystem (buildah mount + chroot --userspec), with dummy secrets under /tmp/secrets.
+test_image() {
+  local target="${1:-runtime}" tag ctr mnt fails=0
+  tag="$(image_tag "$target")"
+  if have_docker; then
+    run() { docker run --rm --read-only --tmpfs /tmp --user 65532:65532 "${envs[@]/#/--env=}" \
+      -v "$secrets:/tmp/secrets:ro" "$tag" "$@"; }
+  else
+    need buildah buildah
+    ctr="$("${BUILDAH[@]}" from -q --pull-never "$tag")"
+    mnt="$("${BUILDAH[@]}" mount "$ctr")"
+    # A container runtime would provide /proc and /dev (ld.so reads /proc/self/exe for $ORIGIN).
+    mount -t proc proc "$mnt/proc"
+    mount --bind /dev "$mnt/dev"
+    trap 'umount "$mnt/dev" "$mnt/proc"; "${BUILDAH[@]}" umount "$ctr" >/dev/null; "${BUILDAH[@]}" rm "$ctr" >/dev/null' RETURN
+    run() { env -i "${envs[@]}" "$(command -v chroot)" --userspec=65532:65532 "$mnt" /usr/local/bin/appliance "$@"; }
+  fi
+  local secrets
+  secrets="$(mktemp -d)"
+  printf 'dummy-db-password\n' >"$secrets/password"
+  printf 'dummy-api-token-0123456789\n' >"$secrets/tokens"
+  cp /etc/ssl/certs/ca-certificates.crt "$secrets/rds-ca.pem"
+  chmod 0755 "$secrets" && chmod 0644 "$secrets"/*
+  if [ -n "${mnt:-}" ]; then
+    mkdir -p "$mnt/tmp/secrets" && cp -a "$secrets/." "$mnt/tmp/secrets/"
+  fi
+  local envs=(HOSTNAME=image-test DATABASE_URL=postgresql://app@db.example.internal:5432/tasks
+    APPLIANCE_DB_PASSWORD_FILE=/tmp/secrets/password APPLIANCE_TOKENS_FILE=/tmp/secrets/tokens
+    APPLIANCE_DB_CA_FILE=/tmp/secrets/rds-ca.pem)
+  check() {
+    local name="$1"
+    shift
+    if out="$(run "$@" 2>&1)"; then
+      echo "ok   $name"
+    else
+      echo "FAIL $name"
+      echo "$out" | sed 's/^/     /'
+      fails=$((fails + 1))
+    fi
+    [ -z "${VERBOSE:-}" ] || echo "$out" | sed 's/^/     /'
+  }
+  check "--version" --version
+  check "--list-plugins" --list-plugins
+  check "--check-config --env=prod --role=api" --check-config --env=prod --role=api
+  check "--check-config --env=dev --role=api" --check-config --env=dev --role=api
+  rm -rf "$secrets"
+  [ -z "${mnt:-}" ] || rm -rf "$mnt/tmp/secrets"
+  local size
+  size="$(image_size "$tag")"
+  awk -v s="$size" -v t="$tag" 'BEGIN { printf "image %s: %.1f MB uncompressed (target < 80 MB)\n", t, s / 1e6 }'
+  [ "$size" -lt 80000000 ] || { echo "FAIL image size over 80 MB"; fails=$((fails + 1)); }
+  [ "$fails" -eq 0 ]
+}
+
+case "${1:-build}" in
+  bases) make_bases ;;
+  build) build "${2:-runtime}" ;;
+  test) test_image "${2:-runtime}" ;;
+  size) image_size "$(image_tag "${2:-runtime}")" ;;
+  *) echo "usage: $0 build|test|bases|size [runtime|runtime-slim]" >&2; exit 2 ;;
+esac
