@@ -80,7 +80,7 @@ case "$check" in
     ;;
   schema-rejects-typo)
     need helm
-    cmd=("$HELM" template appliance "$CHART" -f "$CHART/ci/typo-values.yaml")
+    cmd=("$HELM" template appliance "$CHART" -f "$HERE/fixtures/typo-values.yaml")
     expect_failure "Additional property replica is not allowed"
     ;;
   symlink)
@@ -134,6 +134,24 @@ case "$check" in
     cmd=(node "$HERE/check_config.js" "$MODULES" "$out" "$binary" "$SOURCE_DIR")
     expect_failure "listn"
     rm -f "$out"
+    ;;
+  notes)
+    # NOTES.txt renders only at install time (that needs a cluster): render it through tpl in
+    # a copy of the chart, for each value set, and look for its two essentials.
+    need helm
+    copy="$(mktemp -d)"
+    cp -rL "$CHART" "$copy/appliance"
+    cp "$CHART/templates/NOTES.txt" "$copy/appliance/files/notes.txt"
+    printf '%s\n' 'apiVersion: v1' 'kind: ConfigMap' 'metadata: {name: notes}' 'data:' \
+      '  notes: {{ tpl (.Files.Get "files/notes.txt") . | quote }}' >"$copy/appliance/templates/zz-notes.yaml"
+    for set in "${!SETS[@]}"; do
+      # shellcheck disable=SC2046
+      notes="$("$HELM" template appliance "$copy/appliance" $(values_args "$set") --show-only templates/zz-notes.yaml)"
+      grep -q 'port-forward svc/appliance-api' <<<"$notes" || { echo "FAIL $set: NOTES.txt lacks how to reach the API"; exit 1; }
+      grep -qE 'comes from Secret|auth.existingSecret is empty' <<<"$notes" || { echo "FAIL $set: NOTES.txt lacks where the token comes from"; exit 1; }
+      echo "$set: NOTES.txt renders"
+    done
+    rm -rf "$copy"
     ;;
   readme)
     need node; need modules
