@@ -6,6 +6,11 @@ root="$1"
 # No package manager in the image: drop apt's and dpkg's state and mmdebstrap's leftovers.
 rm -rf "$root"/etc/apt "$root"/var/lib/apt "$root"/var/cache/apt "$root"/var/cache/ldconfig \
   "$root"/var/lib/dpkg "$root"/etc/dpkg "$root"/var/log/* "$root"/usr/share/man
+# Packages are extracted without dpkg's path filters: drop docs (keeping copyright files),
+# manuals, translations and debugger helpers.
+find "$root/usr/share/doc" -type f ! -name copyright -delete
+find "$root/usr/share/doc" -type l -delete
+rm -rf "$root"/usr/share/info "$root"/usr/share/lintian "$root"/usr/share/locale "$root"/usr/share/gdb
 cat >"$root/etc/passwd" <<'PASSWD'
 root:x:0:0:root:/root:/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin

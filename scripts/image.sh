@@ -62,7 +62,6 @@ make_bases() {
   need buildah buildah
   local tmp
   tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
   if ! base_exists "$SLIM_BASE"; then
     echo "image: making $SLIM_BASE with mmdebstrap" >&2
     # The path excludes of docker-debian-artifacts' slim variant; they stay in dpkg.cfg.d
@@ -86,10 +85,15 @@ make_bases() {
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
       --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
-      --customize-hook="$PWD/scripts/image-distroless-hook.sh \"\$1\"" \
       bookworm "$tmp/distroless.tar"
+    # mmdebstrap runs no customize hook for the extract variant: finish the tree here.
+    mkdir "$tmp/root"
+    tar -xf "$tmp/distroless.tar" -C "$tmp/root"
+    scripts/image-distroless-hook.sh "$tmp/root"
+    tar -C "$tmp/root" -cf "$tmp/distroless.tar" .
     import_tar "$tmp/distroless.tar" "$DISTROLESS_BASE"
   fi
+  rm -rf "$tmp"
 }
 
 build_args() {
@@ -172,6 +176,12 @@ test_image() {
     fi
     [ -z "${VERBOSE:-}" ] || echo "$out" | sed 's/^/     /'
   }
+  if [ -n "${mnt:-}" ]; then
+    fs_check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
+    fs_check "/var/lib/appliance owned by 65532" '[ "$(stat -c %u "$mnt/var/lib/appliance")" = 65532 ]'
+    fs_check "CA bundle at /etc/ssl/certs/ca-certificates.crt" '[ -s "$mnt/etc/ssl/certs/ca-certificates.crt" ]'
+    fs_check "no shell" '[ ! -e "$mnt/bin/sh" ] || [ "$target" = runtime-slim ]'
+  fi
   check "--version" --version
   check "--list-plugins" --list-plugins
   check "--check-config --env=prod --role=api" --check-config --env=prod --role=api
