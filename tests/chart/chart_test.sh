@@ -111,7 +111,8 @@ case "$check" in
       "allowPrivilegeEscalation must be false" "capabilities must drop ALL" \
       "seccompProfile must be RuntimeDefault" "image uses the latest tag" "needs a memory limit" \
       "no readinessProbe" "3 replicas and no PodDisruptionBudget" "wildcard in verbs" \
-      "cluster-wide RBAC" "automountServiceAccountToken must be false" "mount it as a file"
+      "cluster-wide RBAC" "automountServiceAccountToken must be false" "mount it as a file" \
+      "target-type must be ip" "listen-ports must hold HTTP 80 and HTTPS 443" "no ACM certificate-arn"
     ;;
   prometheus-rule)
     need node; need modules; need promtool

@@ -146,6 +146,19 @@ for (const file of files) {
     } else if (obj.kind === 'ServiceAccount') {
       const scaler = labels['app.kubernetes.io/component'] === 'scaler';
       if (!scaler && obj.automountServiceAccountToken !== false) fail(`${where}: automountServiceAccountToken must be false`);
+    } else if (obj.kind === 'Ingress' && obj.spec.ingressClassName === 'alb') {
+      const a = obj.metadata.annotations || {};
+      const want = {
+        'alb.ingress.kubernetes.io/target-type': 'ip',
+        'alb.ingress.kubernetes.io/ssl-redirect': '443',
+        'alb.ingress.kubernetes.io/healthcheck-path': '/readyz',
+      };
+      for (const [k, v] of Object.entries(want)) if (a[k] !== v) fail(`${where}: ${k} must be ${v}`);
+      let ports = [];
+      try { ports = JSON.parse(a['alb.ingress.kubernetes.io/listen-ports'] || '[]'); } catch { /* reported below */ }
+      const has = (proto, port) => ports.some((p) => p[proto] === port);
+      if (!has('HTTP', 80) || !has('HTTPS', 443)) fail(`${where}: listen-ports must hold HTTP 80 and HTTPS 443`);
+      if (!/^arn:aws[a-z-]*:acm:/.test(a['alb.ingress.kubernetes.io/certificate-arn'] || '')) fail(`${where}: no ACM certificate-arn`);
     } else if (obj.kind === 'Secret') {
       fail(`${where}: the chart must not create Secrets (existingSecret only)`);
     }
