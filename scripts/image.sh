@@ -186,6 +186,7 @@ test_image() {
   check "--list-plugins" --list-plugins
   check "--check-config --env=prod --role=api" --check-config --env=prod --role=api
   check "--check-config --env=dev --role=api" --check-config --env=dev --role=api
+  if [ -n "${mnt:-}" ]; then serve_check; fi
   rm -rf "$secrets"
   [ -z "${mnt:-}" ] || rm -rf "$mnt/tmp/secrets"
   local size
@@ -193,6 +194,35 @@ test_image() {
   awk -v s="$size" -v t="$tag" 'BEGIN { printf "image %s: %.1f MB uncompressed (target < 80 MB)\n", t, s / 1e6 }'
   [ "$size" -lt 80000000 ] || { echo "FAIL image size over 80 MB"; fails=$((fails + 1)); }
   [ "$fails" -eq 0 ]
+}
+
+# Starts the image's binary (role api, env local: SQLite under /tmp) on 127.0.0.1, waits for
+# /readyz, then stops it with SIGTERM: the plugins' libraries load and the server answers.
+serve_check() {
+  local port=$((20000 + RANDOM % 20000)) mport=$((40000 + RANDOM % 20000)) pid ok=""
+  env -i HOSTNAME=image-test APPLIANCE_DATA_DIR=/tmp/data APPLIANCE_LISTEN="127.0.0.1:$port" \
+    APPLIANCE_METRICS_LISTEN="127.0.0.1:$mport" \
+    "$(command -v chroot)" --userspec=65532:65532 "$mnt" /usr/local/bin/appliance --role=api --env=local \
+    >"$mnt/tmp/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 &&
+      curl -fsS "http://127.0.0.1:$mport/metrics" | grep -q '^appliance_build_info'; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ -n "$ok" ]; then
+    echo "ok   serves /readyz and /metrics (role api, env local)"
+  else
+    echo "FAIL serves /readyz and /metrics (role api, env local)"
+    sed 's/^/     /' "$mnt/tmp/serve.log"
+    fails=$((fails + 1))
+  fi
+  rm -rf "$mnt/tmp/data" "$mnt/tmp/serve.log"
 }
 
 case "${1:-build}" in
