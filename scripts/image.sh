@@ -137,7 +137,8 @@ image_size() {
 # run_in_image <image> <env file> <cmd...>: the image's entrypoint as UID 65532 inside its
 # root filesystem (buildah mount + chroot --userspec), with dummy secrets under /tmp/secrets.
 test_image() {
-  local target="${1:-runtime}" tag ctr mnt fails=0
+  local target="${1:-runtime}" tag fails=0
+  ctr="" mnt=""  # global: the EXIT trap below reads them after this function returned
   tag="$(image_tag "$target")"
   if have_docker; then
     run() { docker run --rm --read-only --tmpfs /tmp --user 65532:65532 "${envs[@]/#/--env=}" \
@@ -149,7 +150,8 @@ test_image() {
     # A container runtime would provide /proc and /dev (ld.so reads /proc/self/exe for $ORIGIN).
     mount -t proc proc "$mnt/proc"
     mount --bind /dev "$mnt/dev"
-    trap 'umount "$mnt/dev" "$mnt/proc"; "${BUILDAH[@]}" umount "$ctr" >/dev/null; "${BUILDAH[@]}" rm "$ctr" >/dev/null' RETURN
+    # EXIT, not RETURN: a failing check ends the script under set -e without a RETURN trap.
+    trap 'umount "$mnt/dev" "$mnt/proc"; "${BUILDAH[@]}" umount "$ctr" >/dev/null; "${BUILDAH[@]}" rm "$ctr" >/dev/null' EXIT
     run() { env -i "${envs[@]}" "$(command -v chroot)" --userspec=65532:65532 "$mnt" /usr/local/bin/appliance "$@"; }
   fi
   local secrets
@@ -207,7 +209,7 @@ serve_check() {
   pid=$!
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 &&
-      curl -fsS "http://127.0.0.1:$mport/metrics" | grep -q '^appliance_build_info'; then
+      grep -q '^appliance_build_info' <<<"$(curl -fsS "http://127.0.0.1:$mport/metrics" 2>/dev/null)"; then
       ok=1
       break
     fi
