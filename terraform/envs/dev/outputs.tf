@@ -14,6 +14,11 @@ output "vpc_id" {
   value       = module.network.vpc_id
 }
 
+output "vpc_cidr" {
+  description = "VPC CIDR (the appliance's network policies)."
+  value       = module.network.vpc_cidr
+}
+
 output "nat_gateway_count" {
   description = "NAT gateways in the VPC."
   value       = module.network.nat_gateway_count

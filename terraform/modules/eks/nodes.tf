@@ -34,14 +34,14 @@ locals {
     app = {
       config        = var.app_node_group
       capacity_type = "ON_DEMAND"
-      labels        = { "appliance.dev/pool" = "app" }
+      labels        = { (var.runner_node_label.key) = "app" }
       taints        = []
     }
     runners = {
       config        = var.runner_node_group
       capacity_type = "SPOT"
-      labels        = { (var.runner_pool_label.key) = var.runner_pool_label.value }
-      taints        = [{ key = var.runner_pool_label.key, value = var.runner_pool_label.value, effect = "NO_SCHEDULE" }]
+      labels        = { (var.runner_node_label.key) = var.runner_node_label.value }
+      taints        = [{ key = var.runner_node_taint.key, value = var.runner_node_taint.value, effect = "NO_SCHEDULE" }]
     }
   }
 }

@@ -40,20 +40,20 @@ output "load_balancer_controller_role_arn" {
 
 output "runner_node_selector" {
   description = "nodeSelector for the runner pods (the spot node group's label)."
-  value       = { (var.runner_pool_label.key) = var.runner_pool_label.value }
+  value       = { (var.runner_node_label.key) = var.runner_node_label.value }
 }
 
 output "runner_tolerations" {
   description = "Tolerations for the runner pods (the spot node group's NoSchedule taint)."
   value = [{
-    key      = var.runner_pool_label.key
+    key      = var.runner_node_taint.key
     operator = "Equal"
-    value    = var.runner_pool_label.value
+    value    = var.runner_node_taint.value
     effect   = "NoSchedule"
   }]
 }
 
 output "app_node_selector" {
   description = "nodeSelector for the appliance and platform pods (the on-demand node group)."
-  value       = { "appliance.dev/pool" = "app" }
+  value       = { (var.runner_node_label.key) = "app" }
 }

@@ -109,15 +109,27 @@ variable "runner_node_group" {
   }
 }
 
-variable "runner_pool_label" {
-  description = "Node label (key=value) and NoSchedule taint that the chart's runner pods select and tolerate."
+variable "runner_node_label" {
+  description = "Node label of the runner node group (the chart's scaler.runners.nodeSelector); the app node group gets the same key with value app."
   type = object({
     key   = string
     value = string
   })
   default = {
-    key   = "appliance.dev/pool"
+    key   = "appliance.io/node-pool"
     value = "runners"
+  }
+}
+
+variable "runner_node_taint" {
+  description = "NoSchedule taint (key and value) of the runner node group; the chart's scaler.runners.tolerations tolerate it."
+  type = object({
+    key   = string
+    value = string
+  })
+  default = {
+    key   = "appliance.io/runners"
+    value = "true"
   }
 }
 
