@@ -61,6 +61,10 @@ async function checkDir(dir, cache) {
   cache.set(dir, tf);
   report.check(true, `${name} parses`);
   const refs = references({ ...tf, files: undefined });
+  // "$${" is HCL's escape for a literal "${": a template that looks interpolated but is not.
+  for (const s of S.strings({ ...tf, files: undefined })) {
+    report.check(!s.includes("$${"), `${name}: "${s}" holds a literal \${ (escaped $\${), not an interpolation`);
+  }
   for (const v of refs.var) report.check(v in tf.variable, `${name}: var.${v} is not declared`);
   for (const l of refs.local) report.check(l in tf.locals, `${name}: local.${l} is not defined`);
   for (const r of refs.data) {

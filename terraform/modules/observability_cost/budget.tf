@@ -51,7 +51,7 @@ resource "aws_budgets_budget" "monthly" {
 
   cost_filter {
     name   = "TagKeyValue"
-    values = ["user:environment$${var.environment}"]
+    values = [format("user:environment$%s", var.environment)]
   }
 
   notification {
