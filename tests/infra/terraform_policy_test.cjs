@@ -128,8 +128,10 @@ function checkStores(name, mod) {
   }
   for (const [r, k] of resources(mod, "aws_kms_key")) report.check(isTrue(k.enable_key_rotation), `${name}: aws_kms_key.${r} needs key rotation`);
   for (const [r, s] of resources(mod, "aws_secretsmanager_secret")) report.check(typeof s.kms_key_id === "string", `${name}: aws_secretsmanager_secret.${r} needs a customer KMS key`);
-  for (const [r, v] of resources(mod, "aws_secretsmanager_secret_version")) {
-    report.check(v.secret_string === undefined, `${name}: aws_secretsmanager_secret_version.${r} puts its value in the state (use secret_string_wo)`);
+  // Pull requests plan the AWS-only roots with a role that may not read secret values, and a
+  // secret version is read back (GetSecretValue) on every refresh.
+  for (const [r] of resources(mod, "aws_secretsmanager_secret_version")) {
+    report.check(false, `${name}: aws_secretsmanager_secret_version.${r}: secret values are put outside Terraform (the plan role cannot read them)`);
   }
   // No Allow statement uses ForAllValues (true for an empty set: a classic bypass).
   for (const { doc, st } of policyStatements(mod)) {
@@ -242,6 +244,8 @@ async function checkEnv(env, want) {
   const budget = obs.resource.aws_budgets_budget.monthly;
   const notes = S.blocks(budget.notification).map((n) => `${n.notification_type}:${n.threshold}`);
   report.check(budget.time_unit === "MONTHLY" && budget.budget_type === "COST", "modules/observability_cost: a monthly cost budget");
+  report.check(S.blocks(budget.cost_filter).some((f) => f.name === "TagKeyValue" && S.blocks(f.values).join() === '${format("user:environment$%s", var.environment)}'),
+    "modules/observability_cost: the budget must filter on the environment's cost allocation tag (user:environment$<env>)");
   report.check(notes.includes("FORECASTED:80") && notes.includes("ACTUAL:100"), `modules/observability_cost: budget alerts at 80% forecast and 100% actual (got ${notes})`);
   report.check(Object.keys(obs.resource.aws_cloudtrail || {}).length === 1, "modules/observability_cost: a CloudTrail trail");
 
