@@ -85,6 +85,7 @@ async function checkDir(dir, cache) {
   }
   for (const [o, decl] of Object.entries(tf.output)) {
     report.check(typeof decl.description === "string" && decl.description.length > 0, `${name}: output ${o} has no description`);
+    if (/(secret|password|token)s?(_arn|_value)?$/.test(o)) report.check(decl.sensitive === true, `${name}: output ${o} must be sensitive`);
   }
   // Module calls and module outputs.
   for (const [m, call] of Object.entries(tf.module)) {

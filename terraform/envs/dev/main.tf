@@ -16,10 +16,6 @@ data "aws_iam_role" "github_apply" {
   name = "github-${local.name}-apply"
 }
 
-data "aws_iam_role" "github_plan" {
-  name = "github-${local.name}-plan"
-}
-
 data "aws_iam_role" "github_image_push" {
   name = "github-${local.name}-image-push"
 }
@@ -60,7 +56,6 @@ module "eks" {
   endpoint_public_access   = var.endpoint_public_access
   public_access_cidrs      = var.public_access_cidrs
   cluster_admin_arns       = distinct(concat([data.aws_iam_role.github_apply.arn], var.cluster_admin_arns))
-  cluster_viewer_arns      = [data.aws_iam_role.github_plan.arn]
   log_retention_days       = var.log_retention_days
   log_kms_key_arn          = module.observability_cost.kms_key_arn
   app_node_group           = var.app_node_group

@@ -50,7 +50,7 @@ variable "cluster_admin_arns" {
 }
 
 variable "cluster_viewer_arns" {
-  description = "IAM principals granted read-only access (AmazonEKSAdminViewPolicy) through access entries (the plan role)."
+  description = "IAM principals granted read-only access (AmazonEKSAdminViewPolicy, which includes Secrets) through access entries; not the pull-request plan role."
   type        = list(string)
   default     = []
 }
