@@ -35,7 +35,8 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/appliance-tf.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp -r "$src/terraform" "$work/"
-rm -rf $(find "$work/terraform" -name .terraform -type d) $(find "$work/terraform" -name '*_override.tf')
+find "$work/terraform" -name .terraform -type d -prune -exec rm -rf {} +
+find "$work/terraform" -name '*_override.tf' -delete
 cd "$work/terraform/$what"
 if ! terraform init "${init_args[@]}" >"$work/init.log" 2>&1; then
   cat "$work/init.log"
