@@ -12,6 +12,7 @@ all: build
 
 build:
 	./scripts/bootstrap.sh test
+	@if command -v npm >/dev/null 2>&1; then ./scripts/tools.sh; else echo "make: npm not found: the chart, Terraform and workflow checks will say SKIPPED"; fi
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 
