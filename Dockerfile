@@ -55,7 +55,7 @@ RUN set -eu; \
 
 # ---------------------------------------------------------------------------------------------
 FROM ${SLIM_IMAGE} AS runtime-slim
-ARG VERSION=0.1.0
+ARG VERSION=0.2.0
 ARG REVISION=unknown
 ARG CREATED=unknown
 ARG SOURCE=unknown
@@ -78,7 +78,7 @@ ENTRYPOINT ["/usr/local/bin/appliance"]
 
 # ---------------------------------------------------------------------------------------------
 FROM ${DISTROLESS_IMAGE} AS runtime
-ARG VERSION=0.1.0
+ARG VERSION=0.2.0
 ARG REVISION=unknown
 ARG CREATED=unknown
 ARG SOURCE=unknown
