@@ -149,8 +149,12 @@ std::string Expr::toString() const {
       return selectorString(*this);
     case Kind::kUnary:
       return std::string("(") + (op == BinaryOp::kSub ? "-" : "+") + args[0]->toString() + ")";
-    case Kind::kParen:
-      return "(" + args[0]->toString() + ")";
+    case Kind::kParen: {
+      // Binary and unary expressions print their own parentheses.
+      const Kind inner = args[0]->kind;
+      const std::string text = args[0]->toString();
+      return inner == Kind::kBinary || inner == Kind::kUnary ? text : "(" + text + ")";
+    }
     case Kind::kBinary:
       return binaryString(*this);
     case Kind::kCall: {

@@ -186,7 +186,7 @@ bool rangeFunction(FunctionId id, const std::vector<Point>& pts, const Expr& sel
     case FunctionId::kDeriv:
     case FunctionId::kPredictLinear: {
       if (pts.size() < 2) return false;
-      double slope, intercept;
+      double slope = 0, intercept = 0;
       if (id == FunctionId::kDeriv) {
         linearRegression(pts, pts[0].t, slope, intercept);
         out = slope;
@@ -323,7 +323,7 @@ Vector Evaluation::callRangeFunction(const Expr& e, std::vector<Value>& args) {
     return out;
   }
   for (const auto& series : matrix) {
-    double value;
+    double value = 0;
     if (!rangeFunction(id, series.points, selector, ts_, param, value)) continue;
     Labels labels = id == FunctionId::kLastOverTime ? series.labels : series.labels.withoutName();
     out.push_back(Sample{std::move(labels), value, ts_});
@@ -417,7 +417,7 @@ bool parseFloat(std::string_view text, double& out) {
 Vector histogramQuantile(double q, const Vector& input, std::int64_t ts) {
   std::map<Labels, std::vector<Bucket>> groups;  // key: labels without le
   for (const auto& s : input) {
-    double upper;
+    double upper = 0;
     if (!parseFloat(s.labels.get("le"), upper)) continue;
     Labels key = s.labels;
     key.erase("le");

@@ -91,7 +91,7 @@ std::string expandItem(const std::string& item, std::vector<std::optional<double
   for (std::size_t i = 1; i < head.size(); ++i) {
     if ((head[i] == '+' || head[i] == '-') && head[i - 1] != 'e' && head[i - 1] != 'E') split = i;
   }
-  double base, delta = 0;
+  double base = 0, delta = 0;
   const std::string base_text = split == std::string::npos ? head : head.substr(0, split);
   if (!parseNumber(base_text, base) ||
       (split != std::string::npos && !parseNumber(head.substr(split), delta))) {

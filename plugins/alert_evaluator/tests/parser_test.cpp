@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "promql/parser.h"
@@ -26,7 +27,8 @@ TEST(PromqlParser, ArithmeticPrecedenceAndAssociativity) {
   EXPECT_EQ(parsed("a - b - c"), "((a - b) - c)");
   EXPECT_EQ(parsed("a / b % c atan2 d"), "(((a / b) % c) atan2 d)");
   EXPECT_EQ(parsed("2 ^ 3 ^ 2"), "(2 ^ (3 ^ 2))");
-  EXPECT_EQ(parsed("(a + b) * c"), "(((a + b)) * c)");
+  EXPECT_EQ(parsed("(a + b) * c"), "((a + b) * c)");
+  EXPECT_EQ(parsed("absent((up))"), "absent((up))");
 }
 
 TEST(PromqlParser, UnaryMinusBindsLikeMultiplicationBelowPower) {
@@ -129,6 +131,40 @@ TEST(PromqlParser, TypeChecksAsPrometheus) {
   EXPECT_NE(failure("5m").message.find("duration"), std::string::npos);
   EXPECT_NE(failure("").message.find("no expression"), std::string::npos);
   EXPECT_NE(failure("sum").message.find("unexpected"), std::string::npos);
+}
+
+// Printing a tree and parsing the print gives the same tree: the printer's parentheses
+// make every precedence decision explicit, so a mistake in either shows up here.
+TEST(PromqlParser, PrintedTreesParseBackToThemselves) {
+  for (std::string_view input : {
+           "sum by (job) (rate(http_requests_total{status=~\"5..\"}[5m])) / sum by (job) "
+           "(rate(http_requests_total[5m])) > 0.1",
+           "absent(up{job=\"a\"} == 1) or vector(0) unless on() -x ^ -2 ^ 3",
+           "histogram_quantile(0.99, sum without (instance) (rate(h_bucket[1m] offset -30s)))",
+           "a * on(i) group_left(v) b + ignoring(x) c % 2 atan2 d",
+           "topk by (a) (3, x) and bottomk(1, y) or count_values(\"v\", z) != bool 1e-05",
+           "label_replace(up, \"d\", \"$1\", \"s\", \"(?i)(.*)\") >= -Inf",
+       }) {
+    const std::string printed = parsed(input);
+    EXPECT_EQ(parsed(printed), printed) << input;
+  }
+}
+
+// Arbitrary input never crashes the lexer or parser (run under ASan in `make asan`); it
+// parses or gives a positioned error.
+TEST(PromqlParser, SurvivesArbitraryInput) {
+  const std::string alphabet = "abxyz_:019.eE+-*/%^=!~<>(){}[],\"'`\\# \nofsetbyonum";
+  std::mt19937 rng(42);
+  for (int i = 0; i < 20000; ++i) {
+    std::string input;
+    const int length = static_cast<int>(rng() % 40);
+    for (int k = 0; k < length; ++k) input += alphabet[rng() % alphabet.size()];
+    ParseResult r = parseExpr(input);
+    if (!r.ok()) {
+      EXPECT_GE(r.error->pos.line, 1) << input;
+      EXPECT_GE(r.error->pos.column, 1) << input;
+    }
+  }
 }
 
 TEST(PromqlParser, ParsesSeriesDescriptions) {

@@ -29,7 +29,7 @@ TEST(RuleUnitTestFiles, EveryConformanceFilePassesThroughTheEngine) {
   EXPECT_GE(files, 2);
 }
 
-class TempDir : public ::testing::Test {
+class RuleUnitTestFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
@@ -45,7 +45,7 @@ class TempDir : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(TempDir, ReportsFailingCasesLikePromtool) {
+TEST_F(RuleUnitTestFileTest, ReportsFailingCasesLikePromtool) {
   write("r.yaml", "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: v > 1\n");
   const std::string test = write("t_test.yaml", R"(rule_files: [r.yaml]
 tests:
@@ -70,7 +70,7 @@ tests:
   EXPECT_NE(report.failures[1].find("got: [{i=\"1\"} 3]"), std::string::npos);
 }
 
-TEST_F(TempDir, RefusesBrokenFiles) {
+TEST_F(RuleUnitTestFileTest, RefusesBrokenFiles) {
   write("r.yaml", "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: v >\n");
   UnitTestReport bad_rules = runRuleUnitTestFile(write("a_test.yaml", "rule_files: [r.yaml]\n"));
   ASSERT_FALSE(bad_rules.passed());
