@@ -78,7 +78,7 @@ def vector_expr(rng, depth):
         if rng.random() < 0.5:
             return f"{vector_expr(rng, depth - 1)} {op}{b} {num}"
         return f"{num} {op}{b} {vector_expr(rng, depth - 1)}"
-    if choice < 0.9:
+    if choice < 0.85:
         op = rng.choice(ARITH + COMPARE + ["and", "or", "unless"])
         left = f"sum by (instance, job) ({vector_expr(rng, depth - 1)})"
         right = f"sum by (instance, job) ({vector_expr(rng, depth - 1)})"
@@ -87,8 +87,30 @@ def vector_expr(rng, depth):
             right = f"sum by (instance) ({vector_expr(rng, depth - 1)})"
             left = f"sum by (instance) ({vector_expr(rng, depth - 1)})"
         return f"{left} {op}{on} {right}"
-    q = rng.choice(["0.5", "0.9", "0.99"])
-    return f"histogram_quantile({q}, sum by (le) (rate(lat_bucket[5m])))"
+    return other_expr(rng, depth)
+
+
+def other_expr(rng, depth):
+    sel, inner = selector(rng), vector_expr(rng, depth - 1)
+    return rng.choice([
+        f"histogram_quantile({rng.choice(['0.5', '0.9', '0.99'])}, "
+        f"sum by (le) (rate(lat_bucket[5m])))",
+        f"absent({sel})",
+        f"absent_over_time({sel}[2m])",
+        f"quantile by (job) ({rng.choice(['0', '0.3', '0.5', '1'])}, {inner})",
+        f'count_values by (job) ("v", round({inner}))',
+        f"clamp({inner}, -1, 5)",
+        f"clamp_max({inner}, 3) - clamp_min({inner}, 3)",
+        f"predict_linear({sel}[5m], 60)",
+        f"quantile_over_time(0.3, {sel}[5m])",
+        f"timestamp({sel})",
+        f'label_replace({inner}, "first", "$1", "instance", "(.)")',
+        f'label_join({inner}, "id", "-", "job", "instance")',
+        f"sum by (instance, job) ({inner}) * on (instance) group_left "
+        f"sum by (instance) ({selector(rng)})",
+        f"{inner} * scalar(sum({sel}))",
+        f"vector(2) + time() - scalar(count({sel}))",
+    ])
 
 
 def test_file(series, exprs):
