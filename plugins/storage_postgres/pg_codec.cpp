@@ -115,16 +115,6 @@ Timestamp readTimestamp(const PGresult* result, int row, int column) {
   return signExtend(getBigEndian(PQgetvalue(result, row, column), 8), 8) + kPostgresEpochMicros;
 }
 
-std::string readDate(const PGresult* result, int row, int column) {
-  const std::int64_t pg_days = signExtend(getBigEndian(PQgetvalue(result, row, column), 4), 4);
-  return formatDate(pg_days + kPostgresEpochDays);
-}
-
-std::string readText(const PGresult* result, int row, int column) {
-  return std::string(PQgetvalue(result, row, column),
-                     static_cast<std::size_t>(PQgetlength(result, row, column)));
-}
-
 std::string formatDate(std::int64_t days_since_unix_epoch) {
   std::string out;
   out.reserve(10);
@@ -132,7 +122,8 @@ std::string formatDate(std::int64_t days_since_unix_epoch) {
   return out;
 }
 
-Result<Task> readTask(const PGresult* result, int row, int c) {
+Status readTaskView(const PGresult* result, int row, TaskView& out, std::string& date_scratch,
+                    int c) {
   static constexpr int kLengths[kTaskColumns] = {0, -1, -1, 4, 1, 8, 8, 8};
   for (int i = 0; i < kTaskColumns; ++i) {
     const int length = PQgetlength(result, row, c + i);
@@ -144,16 +135,29 @@ Result<Task> readTask(const PGresult* result, int row, int c) {
                               " of tasks (was the table altered?)");
     }
   }
-  Task task;
-  task.id = readInt(result, row, c);
-  task.title = readText(result, row, c + 1);
-  task.content = readText(result, row, c + 2);
-  task.due_date = readDate(result, row, c + 3);
-  task.done = readBool(result, row, c + 4);
-  task.created_at = readTimestamp(result, row, c + 5);
-  task.updated_at = readTimestamp(result, row, c + 6);
-  task.last_request_at = readTimestamp(result, row, c + 7);
-  return task;
+  const auto text = [&](int column) {
+    return std::string_view(PQgetvalue(result, row, column),
+                            static_cast<std::size_t>(PQgetlength(result, row, column)));
+  };
+  const std::int64_t pg_days = signExtend(getBigEndian(PQgetvalue(result, row, c + 3), 4), 4);
+  date_scratch.clear();
+  appendDate(date_scratch, pg_days + kPostgresEpochDays);
+  out.id = readInt(result, row, c);
+  out.title = text(c + 1);
+  out.content = text(c + 2);
+  out.due_date = date_scratch;
+  out.done = readBool(result, row, c + 4);
+  out.created_at = readTimestamp(result, row, c + 5);
+  out.updated_at = readTimestamp(result, row, c + 6);
+  out.last_request_at = readTimestamp(result, row, c + 7);
+  return Status::ok();
+}
+
+Result<Task> readTask(const PGresult* result, int row, int first_column) {
+  TaskView view;
+  std::string date;
+  if (Status s = readTaskView(result, row, view, date, first_column); !s.isOk()) return s;
+  return taskOf(view);
 }
 
 }  // namespace appliance::plugins::storage_postgres

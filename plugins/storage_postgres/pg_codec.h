@@ -61,8 +61,6 @@ class Params {
 std::int64_t readInt(const PGresult* result, int row, int column);  // int2, int4 or int8
 bool readBool(const PGresult* result, int row, int column);
 Timestamp readTimestamp(const PGresult* result, int row, int column);
-std::string readDate(const PGresult* result, int row, int column);  // "YYYY-MM-DD"
-std::string readText(const PGresult* result, int row, int column);
 
 // Days since 1970-01-01 -> "YYYY-MM-DD" (proleptic Gregorian).
 std::string formatDate(std::int64_t days_since_unix_epoch);
@@ -70,5 +68,9 @@ std::string formatDate(std::int64_t days_since_unix_epoch);
 // One task from the kTaskColumns columns starting at `first_column`; kInternal when the
 // columns do not have the expected binary shapes (a table altered behind our back).
 Result<Task> readTask(const PGresult* result, int row, int first_column = 0);
+// The same row lent as views into `result`, its due date formatted into `date_scratch` (short
+// enough for the string's inline buffer: no allocation). Valid while both live, unchanged.
+Status readTaskView(const PGresult* result, int row, TaskView& out, std::string& date_scratch,
+                    int first_column = 0);
 
 }  // namespace appliance::plugins::storage_postgres

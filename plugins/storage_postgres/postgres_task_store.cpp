@@ -31,6 +31,8 @@ constexpr std::size_t kMaxListLimit = 10'000;
 // than two, with a lower p99 (bench/README.md).
 constexpr int kMaxWriters = 2;
 constexpr int kMaxReaders = 1;
+// Two: distinct pages (paging clients) then run on two backends at once, one per core here.
+constexpr int kMaxListers = 2;
 
 // Tombstones are purged only this long after the retention window passed them: a write whose
 // statement started before a purge's (its window's clock reading) but ran after it would
@@ -96,6 +98,13 @@ Status PostgresTaskStore::start() {
         },
         kMaxReaders, config_.read_batch_size);
   }
+  if (config_.read_batch_size > 1 && !lister_) {
+    lister_ = std::make_unique<ListBatcher>(
+        [this](std::span<const Call> calls, std::span<PgResult> results) {
+          return run(calls.front().statement, calls, results, /*idempotent=*/true);
+        },
+        kMaxListers, config_.read_batch_size);
+  }
   logger_.info("connecting to PostgreSQL", {{"target", params_.description()}});
   Status first = connectAndMigrate();
   if (!first.isOk() && first.code() != StatusCode::kUnavailable &&
@@ -124,6 +133,7 @@ void PostgresTaskStore::stop() {
   if (background_.joinable()) background_.join();
   if (writer_) writer_->stop();
   if (reader_) reader_->stop();
+  if (lister_) lister_->stop();
   pool_.close();
   ready_ = false;
   std::lock_guard lock(state_mutex_);
@@ -309,33 +319,54 @@ Result<Task> PostgresTaskStore::get(std::int64_t id) {
   return readTask(result.get(), 0);
 }
 
-Result<TaskPage> PostgresTaskStore::list(const TaskQuery& query) {
+Result<bool> PostgresTaskStore::listRows(const TaskQuery& query, TaskRowSink& sink) {
   const std::size_t limit = std::min(query.limit, kMaxListLimit);
-  Params params;
-  params.int8(query.before_id > 0 ? query.before_id : std::numeric_limits<std::int64_t>::max());
-  for (const auto* date : {&query.due_before, &query.due_after}) {
-    if (!date->has_value()) {
-      params.null();
-    } else if (!params.date(**date)) {
+  ListKey key;
+  key.statement = !query.done   ? Statement::kList
+                  : *query.done ? Statement::kListDone
+                                : Statement::kListOpen;
+  key.before_id = query.before_id > 0 ? query.before_id : std::numeric_limits<std::int64_t>::max();
+  key.due_before = query.due_before;
+  key.due_after = query.due_after;
+  key.row_limit = static_cast<std::int64_t>(limit) + 1;  // one more tells whether a page follows
+  for (const auto* date : {&key.due_before, &key.due_after}) {
+    Params check;
+    if (date->has_value() && !check.date(**date)) {
       return Status::invalid("'" + **date + "' is not a YYYY-MM-DD calendar date");
     }
   }
-  params.int8(static_cast<std::int64_t>(limit) + 1);  // one more tells whether a page follows
-  PgResult result;
-  const Statement statement = !query.done   ? Statement::kList
-                              : *query.done ? Statement::kListDone
-                                            : Statement::kListOpen;
-  if (Status s = runOne(statement, params, result, true); !s.isOk()) return s;
-  TaskPage page;
-  const int rows = PQntuples(result.get());
-  page.has_more = static_cast<std::size_t>(rows) > limit;
-  page.tasks.reserve(std::min(static_cast<std::size_t>(rows), limit));
-  for (int row = 0; row < rows && static_cast<std::size_t>(row) < limit; ++row) {
-    auto task = readTask(result.get(), row);
-    if (!task.isOk()) return task.status();
-    page.tasks.push_back(std::move(task).value());
+  std::shared_ptr<const PgResult> rows;
+  if (lister_) {
+    if (!ready_) return notReady();
+    ListOp op;
+    op.key = &key;
+    lister_->submit(op);
+    if (!op.status.isOk()) return op.status;
+    rows = std::move(op.rows);
+  } else {
+    Params params;
+    key.bind(params);
+    PgResult result;
+    if (Status s = runOne(key.statement, params, result, true); !s.isOk()) return s;
+    rows = std::make_shared<const PgResult>(std::move(result));
   }
-  return page;
+  const PGresult* result = rows->get();
+  const int count = PQntuples(result);
+  TaskView view;
+  std::string date;
+  for (int row = 0; row < count && static_cast<std::size_t>(row) < limit; ++row) {
+    if (Status s = readTaskView(result, row, view, date); !s.isOk()) return s;
+    sink.onRow(view);
+  }
+  return static_cast<std::size_t>(count) > limit;
+}
+
+Result<TaskPage> PostgresTaskStore::list(const TaskQuery& query) {
+  TaskPageCollector collector;
+  Result<bool> has_more = listRows(query, collector);
+  if (!has_more.isOk()) return has_more.status();
+  collector.page.has_more = *has_more;
+  return std::move(collector.page);
 }
 
 Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) {

@@ -30,6 +30,7 @@
 #include "appliance/task_store.h"
 #include "connection_pool.h"
 #include "db_metrics.h"
+#include "list_batcher.h"
 #include "postgres_config.h"
 #include "read_batcher.h"
 #include "write_batcher.h"
@@ -58,6 +59,7 @@ class PostgresTaskStore final : public TaskStore {
   Result<Task> create(const NewTask& task) override;
   Result<Task> get(std::int64_t id) override;
   Result<TaskPage> list(const TaskQuery& query) override;
+  Result<bool> listRows(const TaskQuery& query, TaskRowSink& sink) override;
   Result<Task> update(std::int64_t id, const TaskPatch& patch) override;
   Status remove(std::int64_t id, Timestamp request_at) override;
   Result<TaskCounts> counts() override;
@@ -94,6 +96,7 @@ class PostgresTaskStore final : public TaskStore {
   ConnectionPool pool_;
   std::unique_ptr<WriteBatcher> writer_;  // null when write_batch_size is 1
   std::unique_ptr<ReadBatcher> reader_;   // null when read_batch_size is 1
+  std::unique_ptr<ListBatcher> lister_;   // null when read_batch_size is 1
 
   std::atomic<bool> ready_{false};
   std::atomic<int> schema_version_{0};

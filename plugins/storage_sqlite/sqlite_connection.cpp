@@ -153,10 +153,15 @@ int bindOptionalText(sqlite3_stmt* stmt, int index, const std::string* text) {
   return text ? bindText(stmt, index, *text) : sqlite3_bind_null(stmt, index);
 }
 
-std::string columnText(sqlite3_stmt* stmt, int column) {
+std::string_view columnView(sqlite3_stmt* stmt, int column) {
+  // sqlite3_column_text before sqlite3_column_bytes: the documented order for a stable length.
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
   if (text == nullptr) return {};
-  return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
+  return std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
+}
+
+std::string columnText(sqlite3_stmt* stmt, int column) {
+  return std::string(columnView(stmt, column));
 }
 
 }  // namespace appliance::plugins::storage_sqlite

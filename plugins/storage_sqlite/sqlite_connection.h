@@ -92,5 +92,7 @@ class StatementScope {
 int bindText(sqlite3_stmt* stmt, int index, std::string_view text);
 int bindOptionalText(sqlite3_stmt* stmt, int index, const std::string* text);
 std::string columnText(sqlite3_stmt* stmt, int column);
+// The same text lent from SQLite's buffer: valid until the statement steps, resets or ends.
+std::string_view columnView(sqlite3_stmt* stmt, int column);
 
 }  // namespace appliance::plugins::storage_sqlite

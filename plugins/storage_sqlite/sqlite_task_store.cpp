@@ -56,18 +56,21 @@ auto withoutExceptions(std::string_view what, Body&& body) -> decltype(body()) {
   }
 }
 
-Task readTask(sqlite3_stmt* stmt) {
-  Task task;
-  task.id = sqlite3_column_int64(stmt, 0);
-  task.title = columnText(stmt, 1);
-  task.content = columnText(stmt, 2);
-  task.due_date = columnText(stmt, 3);
-  task.done = sqlite3_column_int(stmt, 4) != 0;
-  task.created_at = sqlite3_column_int64(stmt, 5);
-  task.updated_at = sqlite3_column_int64(stmt, 6);
-  task.last_request_at = sqlite3_column_int64(stmt, 7);
-  return task;
+// The current row as views into SQLite's own buffers: valid until the next step or reset.
+TaskView viewRow(sqlite3_stmt* stmt) {
+  TaskView row;
+  row.id = sqlite3_column_int64(stmt, 0);
+  row.title = columnView(stmt, 1);
+  row.content = columnView(stmt, 2);
+  row.due_date = columnView(stmt, 3);
+  row.done = sqlite3_column_int(stmt, 4) != 0;
+  row.created_at = sqlite3_column_int64(stmt, 5);
+  row.updated_at = sqlite3_column_int64(stmt, 6);
+  row.last_request_at = sqlite3_column_int64(stmt, 7);
+  return row;
 }
+
+Task readTask(sqlite3_stmt* stmt) { return taskOf(viewRow(stmt)); }
 
 // Runs a statement that returns no rows (BEGIN, COMMIT, ROLLBACK).
 Status runOnce(Connection& db, Sql id, std::string_view what) {
@@ -708,8 +711,8 @@ Result<Task> SqliteTaskStore::get(std::int64_t id) {
   });
 }
 
-Result<TaskPage> SqliteTaskStore::list(const TaskQuery& query) {
-  return withoutExceptions("listing tasks", [&]() -> Result<TaskPage> {
+Result<bool> SqliteTaskStore::listRows(const TaskQuery& query, TaskRowSink& sink) {
+  return withoutExceptions("listing tasks", [&]() -> Result<bool> {
     Result<ReadLease> lease = acquireReader();
     if (!lease.isOk()) return lease.status();
     Connection& db = lease.value().connection();
@@ -724,19 +727,26 @@ Result<TaskPage> SqliteTaskStore::list(const TaskQuery& query) {
     bindOptionalText(*stmt, 3, query.due_after ? &*query.due_after : nullptr);
     sqlite3_bind_int64(*stmt, 4, limit + 1);  // one more row tells whether another page exists
     if (query.done) sqlite3_bind_int(*stmt, 5, *query.done ? 1 : 0);
-    TaskPage page;
-    page.tasks.reserve(static_cast<std::size_t>(std::min<std::int64_t>(limit, 256)));
+    // Rows go to the sink as they are stepped, straight from SQLite's buffers; the reader
+    // connection (a snapshot of its own) is held until the last one is written.
+    std::int64_t rows = 0;
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-      if (static_cast<std::int64_t>(page.tasks.size()) == limit) {
-        page.has_more = true;
-        break;
-      }
-      page.tasks.push_back(readTask(*stmt));
+      if (rows == limit) return true;
+      sink.onRow(viewRow(*stmt));
+      ++rows;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.error(rc, "listing tasks");
-    return page;
+    if (rc != SQLITE_DONE) return db.error(rc, "listing tasks");
+    return false;
   });
+}
+
+Result<TaskPage> SqliteTaskStore::list(const TaskQuery& query) {
+  TaskPageCollector collector;
+  Result<bool> has_more = listRows(query, collector);
+  if (!has_more.isOk()) return has_more.status();
+  collector.page.has_more = *has_more;
+  return std::move(collector.page);
 }
 
 Result<TaskCounts> SqliteTaskStore::counts() {

@@ -99,6 +99,7 @@ class SqliteTaskStore : public TaskStore {
   Result<Task> create(const NewTask& task) override;
   Result<Task> get(std::int64_t id) override;
   Result<TaskPage> list(const TaskQuery& query) override;
+  Result<bool> listRows(const TaskQuery& query, TaskRowSink& sink) override;
   Result<Task> update(std::int64_t id, const TaskPatch& patch) override;
   Status remove(std::int64_t id, Timestamp request_at) override;
   Result<TaskCounts> counts() override;

@@ -107,11 +107,14 @@ void TaskRoutes::list(const HttpRequest& request, HttpResponse& response) const 
   TaskQuery query;
   ValidationErrors errors;
   if (!parseListQuery(request, limits_, query, errors)) return answerValidation(errors, response);
-  const Result<TaskPage> page = store_->list(query);
-  if (!page.isOk()) return answerStoreError(page.status(), kStale, response);
-  response.json(200, taskListJson(page->tasks));
-  if (page->has_more && !page->tasks.empty()) {
-    response.setHeader("Link", nextPageLink(query, page->tasks.back().id));
+  std::string body;
+  TaskListJsonWriter writer(body, query.limit);
+  const Result<bool> has_more = store_->listRows(query, writer);
+  if (!has_more.isOk()) return answerStoreError(has_more.status(), kStale, response);
+  writer.finish();
+  response.json(200, std::move(body));
+  if (*has_more && writer.rows() > 0) {
+    response.setHeader("Link", nextPageLink(query, writer.lastId()));
   }
 }
 

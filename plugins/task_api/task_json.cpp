@@ -11,13 +11,16 @@ namespace {
 // Fixed parts of one task: keys, quotes, two timestamps, the id.
 constexpr std::size_t kTaskOverhead = 160;
 
-std::size_t estimate(const Task& task) {
+std::size_t estimate(const TaskView& task) {
   return kTaskOverhead + task.title.size() + task.content.size();
 }
 
+// A list row's typical size, to reserve the response once: the overhead plus short texts.
+constexpr std::size_t kListRowEstimate = kTaskOverhead + 96;
+
 }  // namespace
 
-void appendTaskJson(std::string& out, const Task& task) {
+void appendTaskJson(std::string& out, const TaskView& task) {
   char id[24];
   const auto [end, ec] = std::to_chars(id, id + sizeof id, task.id);
   (void)ec;  // 24 bytes always hold an int64
@@ -37,24 +40,24 @@ void appendTaskJson(std::string& out, const Task& task) {
 }
 
 std::string taskJson(const Task& task) {
+  const TaskView view = viewOf(task);
   std::string out;
-  out.reserve(estimate(task));
-  appendTaskJson(out, task);
+  out.reserve(estimate(view));
+  appendTaskJson(out, view);
   return out;
 }
 
-std::string taskListJson(const std::vector<Task>& tasks) {
-  std::size_t size = 2;
-  for (const Task& task : tasks) size += estimate(task) + 1;
-  std::string out;
-  out.reserve(size);
-  out += '[';
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    if (i) out += ',';
-    appendTaskJson(out, tasks[i]);
-  }
-  out += ']';
-  return out;
+TaskListJsonWriter::TaskListJsonWriter(std::string& out, std::size_t expected_rows) : out_(out) {
+  out_.reserve(2 + expected_rows * kListRowEstimate);
+  out_ += '[';
 }
+
+void TaskListJsonWriter::onRow(const TaskView& row) {
+  if (rows_++) out_ += ',';
+  appendTaskJson(out_, row);
+  last_id_ = row.id;
+}
+
+void TaskListJsonWriter::finish() { out_ += ']'; }
 
 }  // namespace appliance::plugins::task_api

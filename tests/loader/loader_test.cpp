@@ -49,7 +49,7 @@ TEST(PluginLoader, RefusesWrongAbiNamingFileAndBothVersions) {
   ASSERT_FALSE(loaded);
   EXPECT_THAT(loaded.status().message(), HasSubstr(fixture("fixture_wrong_abi")));
   EXPECT_THAT(loaded.status().message(),
-              HasSubstr("built for SDK ABI 999, this host has SDK ABI 1"));
+              HasSubstr("built for SDK ABI 999, this host has SDK ABI 2"));
 }
 
 TEST(PluginLoader, RefusesLibraryWithoutEntryPoint) {

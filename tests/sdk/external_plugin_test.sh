@@ -146,8 +146,12 @@ done
 step "appliance --list-plugins"
 list=$("$prefix/bin/appliance" --list-plugins) || fail "--list-plugins exited non-zero: $list"
 echo "$list"
-grep -Eq "^hello +1\.0\.0 +1 +- +- +$plugin_dir/hello\.so$" <<<"$list" || fail "hello not listed"
-grep -Eq "^memory_store +1\.0\.0 +1 +task_store +- +$plugin_dir/memory_store\.so$" <<<"$list" ||
+# The ABI the installed SDK headers declare, which the examples were just built against.
+abi=$(sed -n 's/^#define APPLIANCE_SDK_ABI_VERSION \([0-9]*\)u\{0,1\}$/\1/p' \
+  "$prefix/include/appliance/plugin.h")
+[[ -n "$abi" ]] || fail "cannot read APPLIANCE_SDK_ABI_VERSION from the installed plugin.h"
+grep -Eq "^hello +1\.0\.0 +$abi +- +- +$plugin_dir/hello\.so$" <<<"$list" || fail "hello not listed"
+grep -Eq "^memory_store +1\.0\.0 +$abi +task_store +- +$plugin_dir/memory_store\.so$" <<<"$list" ||
   fail "memory_store not listed as a task_store provider"
 grep -Eq "^task_api " <<<"$list" || fail "built-in task_api not listed beside them"
 

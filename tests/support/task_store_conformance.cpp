@@ -57,6 +57,16 @@ TaskPatch patchAt(Timestamp request_at) {
   return patch;
 }
 
+// Problems reported from several threads; the first few are kept.
+struct ProblemLog {
+  std::mutex mutex;
+  std::vector<std::string> problems;
+  void problem(std::string text) {
+    std::lock_guard lock(mutex);
+    if (problems.size() < 10) problems.push_back(std::move(text));
+  }
+};
+
 std::vector<std::int64_t> idsOf(const std::vector<Task>& tasks) {
   std::vector<std::int64_t> ids;
   for (const Task& task : tasks) ids.push_back(task.id);
@@ -526,6 +536,106 @@ TEST_P(TaskStoreConformance, CountsFollowCreatesUpdatesAndDeletes) {
 
 TEST_P(TaskStoreConformance, PingSucceeds) { EXPECT_TRUE(store_->ping().isOk()); }
 
+// ---- listRows -------------------------------------------------------------------------------
+
+namespace {
+
+// Copies every lent row at once: the views are only valid during onRow.
+class CopyingSink final : public TaskRowSink {
+ public:
+  void onRow(const TaskView& row) override { tasks.push_back(taskOf(row)); }
+  std::vector<Task> tasks;
+};
+
+void expectSameTasks(const std::vector<Task>& got, const std::vector<Task>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].id, want[i].id);
+    EXPECT_EQ(got[i].title, want[i].title);
+    EXPECT_EQ(got[i].content, want[i].content);
+    EXPECT_EQ(got[i].due_date, want[i].due_date);
+    EXPECT_EQ(got[i].done, want[i].done);
+    EXPECT_EQ(got[i].created_at, want[i].created_at);
+    EXPECT_EQ(got[i].updated_at, want[i].updated_at);
+    EXPECT_EQ(got[i].last_request_at, want[i].last_request_at);
+  }
+}
+
+}  // namespace
+
+TEST_P(TaskStoreConformance, ListRowsLendsThePageListReturns) {
+  for (int i = 0; i < 9; ++i) {
+    NewTask task = newTask("row " + std::to_string(i) + (i % 3 == 0 ? " \xc3\xa9\"\\" : ""),
+                           kT0 + i, "2030-01-0" + std::to_string(i + 1));
+    if (i == 4) task.content.clear();
+    Result<Task> created = store_->create(task);
+    ASSERT_TRUE(created.isOk()) << created.status().message();
+    if (i % 2 == 0) {
+      TaskPatch done = patchAt(kT0 + 100 + i);
+      done.done = true;
+      ASSERT_TRUE(store_->update(created->id, done).isOk());
+    }
+    if (i == 6) {
+      ASSERT_TRUE(store_->remove(created->id, kT0 + 200).isOk());
+    }
+  }
+  std::vector<TaskQuery> queries(5);
+  queries[1].limit = 3;
+  queries[2].done = true;
+  queries[3].due_before = "2030-01-07";
+  queries[3].due_after = "2030-01-02";
+  queries[4].done = false;
+  queries[4].limit = 2;
+  for (TaskQuery query : queries) {
+    for (int page = 0; page < 10; ++page) {
+      Result<TaskPage> listed = store_->list(query);
+      ASSERT_TRUE(listed.isOk()) << listed.status().message();
+      CopyingSink sink;
+      Result<bool> has_more = store_->listRows(query, sink);
+      ASSERT_TRUE(has_more.isOk()) << has_more.status().message();
+      expectSameTasks(sink.tasks, listed->tasks);
+      EXPECT_EQ(*has_more, listed->has_more);
+      if (!listed->has_more || listed->tasks.empty()) break;
+      query.before_id = listed->tasks.back().id;
+    }
+  }
+}
+
+// Stores may answer concurrent identical lists from one read (storage_postgres does); each
+// list must still see every write acknowledged before it started.
+TEST_P(TaskStoreConformance, ConcurrentListsSeeEveryWriteAcknowledgedBeforeThem) {
+  constexpr int kListers = 8;
+  constexpr int kRounds = 15;
+  std::latch start(kListers);
+  ProblemLog log;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kListers; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int round = 0; round < kRounds; ++round) {
+        const std::string title = "lister " + std::to_string(t) + " round " + std::to_string(round);
+        Result<Task> created = store_->create(newTask(title, kT0 + round));
+        if (!created.isOk()) return log.problem("create: " + created.status().message());
+        TaskQuery first_page;
+        first_page.limit = 1000;  // more than every task these threads create
+        CopyingSink sink;
+        Result<bool> has_more = store_->listRows(first_page, sink);
+        if (!has_more.isOk()) return log.problem("listRows: " + has_more.status().message());
+        const bool seen = std::any_of(sink.tasks.begin(), sink.tasks.end(),
+                                      [&](const Task& task) { return task.id == created->id; });
+        if (!seen) log.problem(title + " (acknowledged) is missing from a later list");
+        if (!std::is_sorted(sink.tasks.begin(), sink.tasks.end(),
+                            [](const Task& a, const Task& b) { return a.id > b.id; })) {
+          log.problem("a list page is not newest first");
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_TRUE(log.problems.empty()) << log.problems.front();
+  EXPECT_EQ(listAll({}, 1000).size(), static_cast<std::size_t>(kListers * kRounds));
+}
+
 // ---- concurrency ----------------------------------------------------------------------------
 
 namespace {
@@ -560,15 +670,8 @@ Outcome outcomeOf(const Status& status) {
   }
 }
 
-struct RaceLog {
+struct RaceLog : ProblemLog {
   std::vector<Outcome> outcomes;  // by stamp index; each thread writes its own slots
-  std::mutex mutex;
-  std::vector<std::string> problems;
-
-  void problem(std::string text) {
-    std::lock_guard lock(mutex);
-    if (problems.size() < 10) problems.push_back(std::move(text));
-  }
 };
 
 // Thread `t` sends updates for stamps[t*kPerThread, (t+1)*kPerThread) in order. Besides

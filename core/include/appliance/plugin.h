@@ -21,8 +21,8 @@
 
 // Bumped on any incompatible change to the SDK headers or libappliance_sdk. Within one
 // version the SDK only grows (new functions appended, new descriptor fields at the end).
-#define APPLIANCE_SDK_ABI_VERSION 1u
-#define APPLIANCE_SDK_VERSION "0.1.0"
+#define APPLIANCE_SDK_ABI_VERSION 2u
+#define APPLIANCE_SDK_VERSION "0.2.0"
 #define APPLIANCE_PLUGIN_ENTRY_SYMBOL "appliance_plugin"
 
 #define APPLIANCE_EXPORT __attribute__((visibility("default")))

@@ -82,6 +82,46 @@ struct TaskPage {
   bool has_more = false;  // another page exists below tasks.back().id
 };
 
+// One task row lent by a store for the duration of one TaskRowSink::onRow call. The views
+// point into the store's own buffers (a database result), so listing copies nothing per row;
+// copy what you keep.
+struct TaskView {
+  std::int64_t id = 0;
+  std::string_view title;
+  std::string_view content;
+  std::string_view due_date;  // "YYYY-MM-DD"
+  bool done = false;
+  Timestamp created_at = 0;
+  Timestamp updated_at = 0;
+  Timestamp last_request_at = 0;
+};
+
+inline TaskView viewOf(const Task& task) {
+  return {task.id,   task.title,      task.content,    task.due_date,
+          task.done, task.created_at, task.updated_at, task.last_request_at};
+}
+
+inline Task taskOf(const TaskView& row) {
+  return {row.id,   std::string(row.title), std::string(row.content), std::string(row.due_date),
+          row.done, row.created_at,         row.updated_at,           row.last_request_at};
+}
+
+// Receives a page's rows in order, newest first.
+class TaskRowSink {
+ public:
+  virtual void onRow(const TaskView& row) = 0;
+
+ protected:
+  ~TaskRowSink() = default;
+};
+
+// Copies the lent rows into a TaskPage (what list() returns; the caller sets has_more).
+class TaskPageCollector final : public TaskRowSink {
+ public:
+  void onRow(const TaskView& row) override { page.tasks.push_back(taskOf(row)); }
+  TaskPage page;
+};
+
 struct TaskCounts {
   std::int64_t done = 0;
   std::int64_t open = 0;
@@ -106,6 +146,16 @@ class TaskStore {
   virtual Result<TaskCounts> counts() = 0;
   // Cheap reachability probe for health checks.
   virtual Status ping() = 0;
+  // The page list() returns, lent row by row to `sink` (from the caller's thread, before this
+  // returns) instead of built as Task objects: task_api writes each row straight into the
+  // response. Returns has_more. The default calls list(); a store overrides it to lend rows
+  // from its own result buffers. Added in SDK ABI 2.
+  virtual Result<bool> listRows(const TaskQuery& query, TaskRowSink& sink) {
+    Result<TaskPage> page = list(query);
+    if (!page.isOk()) return page.status();
+    for (const Task& task : page->tasks) sink.onRow(viewOf(task));
+    return page->has_more;
+  }
 };
 
 }  // namespace appliance

@@ -27,7 +27,7 @@ TEST(RuleFile, LoadsTheShippedAlerts) {
       EXPECT_TRUE(has_runbook && has_severity) << rule.alert;
     }
   }
-  EXPECT_EQ(rules, 12u);
+  EXPECT_EQ(rules, 14u);
 }
 
 TEST(RuleFile, ReadsGroupsAndRules) {

@@ -1,0 +1,7 @@
+environment            = "dev"
+region                 = "us-east-1"
+owner                  = "platform-team"
+cost_center            = "engineering"
+repository             = "appliance-org/appliance"
+state_bucket_name      = "appliance-dev-tfstate-use1"
+image_push_environment = "images-dev"

@@ -1,0 +1,7 @@
+environment            = "prod"
+region                 = "us-west-2"
+owner                  = "platform-team"
+cost_center            = "engineering"
+repository             = "appliance-org/appliance"
+state_bucket_name      = "appliance-prod-tfstate-usw2"
+image_push_environment = "images-prod"
