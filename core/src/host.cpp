@@ -16,6 +16,7 @@
 #include "host_config.h"
 #include "http_server.h"
 #include "logging.h"
+#include "outbound_http.h"
 #include "plugin_loader.h"
 #include "scheduler.h"
 
@@ -78,6 +79,7 @@ struct SharedServices {
     std::function<void()> fn;
   };
   std::vector<ReloadHook> reload_hooks;
+  std::shared_ptr<OutboundHttpMetrics> outbound_metrics;  // created by the first httpClient()
 };
 
 class PluginServices : public ServiceRegistry {
@@ -167,6 +169,21 @@ class HostContext : public PluginContext {
   void onReload(std::function<void()> callback) override {
     std::lock_guard lock(shared_.mutex);
     shared_.reload_hooks.push_back({plugin_.name, std::move(callback)});
+  }
+  Result<std::shared_ptr<HttpClient>> httpClient(const HttpClientOptions& options) override {
+    std::shared_ptr<OutboundHttpMetrics> metrics;
+    {
+      std::lock_guard lock(shared_.mutex);
+      if (!shared_.outbound_metrics) shared_.outbound_metrics = makeOutboundHttpMetrics(registry_);
+      metrics = shared_.outbound_metrics;
+    }
+    auto client =
+        makeOutboundHttpClient(options, std::move(metrics), "appliance/" + runtime_.version);
+    if (client && !options.verify_tls) {
+      logger_.warn("outbound TLS certificate verification is off for this client",
+                   {{"client", options.name}});
+    }
+    return client;
   }
 
  private:

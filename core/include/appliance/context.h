@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "appliance/http.h"
+#include "appliance/http_client.h"
 #include "appliance/logger.h"
 #include "appliance/status.h"
 
@@ -111,7 +112,12 @@ class PluginContext {
   // handler, and never after your stop(); callbacks must be quick and thread-safe (they may
   // run alongside your routes and timers). Register during init().
   virtual void onReload(std::function<void()> callback) = 0;
-  // Append new services here (outbound HTTP client, leader election, ...).
+  // An outbound HTTP(S) client (appliance/http_client.h), counted in the shared registry
+  // under options.name. kInvalidArgument when the options are wrong (no name, an unreadable
+  // CA, certificate or key file). Call from init() and keep it; it is thread-safe.
+  // Appended in ABI 2 (SDK 0.2.0).
+  virtual Result<std::shared_ptr<HttpClient>> httpClient(const HttpClientOptions& options) = 0;
+  // Append new services here.
 };
 
 }  // namespace appliance

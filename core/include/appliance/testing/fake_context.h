@@ -19,6 +19,7 @@
 #include "appliance/context.h"
 #include "appliance/http.h"
 #include "appliance/logger.h"
+#include "appliance/testing/fake_http_client.h"
 
 namespace appliance::testing {
 
@@ -136,6 +137,9 @@ class FakeContext : public PluginContext {
   const RuntimeInfo& runtime() const override { return runtime_info; }
   HealthRegistry& health() override { return health_checks; }
   void onReload(std::function<void()> callback) override;
+  // Returns `http_client` (shared by every caller) and records the options asked for;
+  // kInvalidArgument when options.name is empty, as the host does.
+  Result<std::shared_ptr<HttpClient>> httpClient(const HttpClientOptions& options) override;
 
   // Runs every callback registered with onReload(), in order, as the host does on SIGHUP.
   void reload();
@@ -154,6 +158,8 @@ class FakeContext : public PluginContext {
   ManualClock manual_clock;
   RuntimeInfo runtime_info;
   FakeHealth health_checks;
+  std::shared_ptr<FakeHttpClient> http_client = std::make_shared<FakeHttpClient>();
+  std::vector<HttpClientOptions> http_client_options;
 
  private:
   std::string name_;

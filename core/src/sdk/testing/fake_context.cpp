@@ -273,6 +273,15 @@ void FakeContext::onReload(std::function<void()> callback) {
   reload_callbacks_.push_back(std::move(callback));
 }
 
+Result<std::shared_ptr<HttpClient>> FakeContext::httpClient(const HttpClientOptions& options) {
+  if (options.name.empty()) {
+    return Status::invalid("httpClient: options.name is required (it labels the client's metrics)");
+  }
+  std::lock_guard lock(reload_mutex_);
+  http_client_options.push_back(options);
+  return std::static_pointer_cast<HttpClient>(http_client);
+}
+
 void FakeContext::reload() {
   std::vector<std::function<void()>> callbacks;
   {
