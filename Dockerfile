@@ -38,7 +38,7 @@ RUN set -eu; \
     cp -a /stage/usr/local/lib/libappliance_sdk.so.* /out/app/lib/; \
     cp -a /stage/usr/local/lib/appliance /out/app/lib/; \
     mkdir -p /out/app/share; cp -a /stage/usr/local/share/appliance /out/app/share/; \
-    ldd /out/app/bin/appliance /out/app/lib/appliance/plugins/*.so \
+    ldd /out/app/bin/appliance /out/app/lib/appliance/*.so /out/app/lib/appliance/plugins/*.so \
       | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | grep -v '^/out/' | sort -u > /tmp/libs; \
     while read -r lib; do \
       pkg=""; \

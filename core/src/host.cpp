@@ -171,14 +171,18 @@ class HostContext : public PluginContext {
     shared_.reload_hooks.push_back({plugin_.name, std::move(callback)});
   }
   Result<std::shared_ptr<HttpClient>> httpClient(const HttpClientOptions& options) override {
+    auto module = loadOutboundHttpModule();
+    if (!module) return module.status();
     std::shared_ptr<OutboundHttpMetrics> metrics;
     {
       std::lock_guard lock(shared_.mutex);
-      if (!shared_.outbound_metrics) shared_.outbound_metrics = makeOutboundHttpMetrics(registry_);
+      if (!shared_.outbound_metrics) {
+        shared_.outbound_metrics = module.value()->make_metrics(registry_);
+      }
       metrics = shared_.outbound_metrics;
     }
     auto client =
-        makeOutboundHttpClient(options, std::move(metrics), "appliance/" + runtime_.version);
+        module.value()->make_client(options, std::move(metrics), "appliance/" + runtime_.version);
     if (client && !options.verify_tls) {
       logger_.warn("outbound TLS certificate verification is off for this client",
                    {{"client", options.name}});

@@ -343,3 +343,28 @@ TEST_F(OutboundHttpsTest, RefusesACertificateForAnotherHostName) {
 
 }  // namespace
 }  // namespace appliance::host
+
+namespace appliance::host {
+namespace {
+
+TEST(OutboundHttpModuleTest, AMissingModuleIsRefusedWithTheFileAndTheReason) {
+  auto module = loadOutboundHttpModule("/nonexistent/libappliance_outbound_http.so");
+  ASSERT_FALSE(module);
+  EXPECT_EQ(module.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(module.status().message().find("/nonexistent/libappliance_outbound_http.so"),
+            std::string::npos);
+  EXPECT_NE(module.status().message().find("cannot load"), std::string::npos);
+}
+
+TEST(OutboundHttpModuleTest, TheBuiltModuleLoadsAndMakesClients) {
+  auto module = loadOutboundHttpModule(APPLIANCE_OUTBOUND_HTTP_MODULE);
+  ASSERT_TRUE(module) << module.status().message();
+  prometheus::Registry registry;
+  HttpClientOptions options;
+  options.name = "from-module";
+  auto client = module.value()->make_client(options, module.value()->make_metrics(registry), "ua");
+  ASSERT_TRUE(client) << client.status().message();
+}
+
+}  // namespace
+}  // namespace appliance::host

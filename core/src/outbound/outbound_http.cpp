@@ -1,4 +1,4 @@
-#include "outbound_http.h"
+#include "../outbound_http.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
@@ -357,3 +357,12 @@ Result<std::shared_ptr<HttpClient>> makeOutboundHttpClient(
 }
 
 }  // namespace appliance::host
+
+extern "C" const appliance::host::OutboundHttpModule* appliance_outbound_http_module() {
+  static const appliance::host::OutboundHttpModule module{
+      sizeof(appliance::host::OutboundHttpModule),
+      &appliance::host::makeOutboundHttpMetrics,
+      &appliance::host::makeOutboundHttpClient,
+  };
+  return &module;
+}
