@@ -17,7 +17,7 @@ ARG REVISION=unknown
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake make g++ pkg-config ca-certificates \
-      libpoco-dev libyaml-cpp-dev prometheus-cpp-dev libboost-dev libboost-filesystem-dev \
+      libpoco-dev libyaml-cpp-dev prometheus-cpp-dev libboost-dev libboost-filesystem-dev libre2-dev \
       libpq-dev libsqlite3-dev zlib1g-dev libssl-dev googletest libgtest-dev libgmock-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

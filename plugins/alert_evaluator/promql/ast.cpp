@@ -1,5 +1,7 @@
 #include "ast.h"
 
+#include <re2/re2.h>
+
 #include "duration.h"
 #include "functions.h"
 
@@ -12,9 +14,9 @@ bool LabelMatcher::matches(std::string_view label_value) const {
     case MatchOp::kNotEqual:
       return label_value != value;
     case MatchOp::kRegexMatch:
-      return std::regex_match(label_value.begin(), label_value.end(), *regex);
+      return re2::RE2::FullMatch(re2::StringPiece(label_value.data(), label_value.size()), *regex);
     case MatchOp::kRegexNoMatch:
-      return !std::regex_match(label_value.begin(), label_value.end(), *regex);
+      return !re2::RE2::FullMatch(re2::StringPiece(label_value.data(), label_value.size()), *regex);
   }
   return false;
 }

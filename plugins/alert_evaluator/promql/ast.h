@@ -5,11 +5,14 @@
 
 #include <cstdint>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "value.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace appliance::plugins::alert_evaluator::promql {
 
@@ -24,7 +27,7 @@ struct LabelMatcher {
   std::string name;
   MatchOp op = MatchOp::kEqual;
   std::string value;
-  std::shared_ptr<const std::regex> regex;  // fully anchored; set for =~ and !~
+  std::shared_ptr<const re2::RE2> regex;  // fully anchored; set for =~ and !~
   bool matches(std::string_view label_value) const;
 };
 
@@ -111,6 +114,7 @@ struct Expr {
   bool without = false;
   const FunctionDef* function = nullptr;
   std::vector<ExprPtr> args;  // kUnary/kParen: 1; kBinary: lhs, rhs; kAggregate: [param,] expr
+  std::shared_ptr<const re2::RE2> regex;  // kCall label_replace: its compiled regex
 
   ValueType type() const;
   std::string toString() const;

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <map>
 
+#include <re2/re2.h>
+
 #include "evaluation.h"
 #include "parser.h"
 
@@ -430,8 +432,9 @@ Vector histogramQuantile(double q, const Vector& input, std::int64_t ts) {
   return out;
 }
 
-// Go's regexp.Expand: $1, ${1}; a name that is not a group number expands to "".
-std::string expandTemplate(const std::string& repl, const std::smatch& m) {
+// Go's regexp.Expand: $1, ${1}, $name, ${name}; a name that is no group expands to "".
+std::string expandTemplate(const std::string& repl, const re2::RE2& re,
+                           const std::vector<re2::StringPiece>& groups) {
   std::string out;
   for (std::size_t i = 0; i < repl.size(); ++i) {
     if (repl[i] != '$' || i + 1 >= repl.size()) {
@@ -463,10 +466,16 @@ std::string expandTemplate(const std::string& repl, const std::smatch& m) {
       out += repl[i];
       continue;
     }
+    std::size_t group = groups.size();
     if (std::all_of(name.begin(), name.end(),
                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-      const std::size_t group = static_cast<std::size_t>(std::stoul(name));
-      if (group < m.size() && m[group].matched) out += m[group].str();
+      if (name.size() < 6) group = static_cast<std::size_t>(std::stoul(name));
+    } else if (auto named = re.NamedCapturingGroups().find(name);
+               named != re.NamedCapturingGroups().end()) {
+      group = static_cast<std::size_t>(named->second);
+    }
+    if (group < groups.size() && groups[group].data() != nullptr) {
+      out.append(groups[group].data(), groups[group].size());
     }
     i = j - 1;
   }
@@ -477,13 +486,15 @@ Vector labelReplace(const Expr& e, Vector input) {
   const std::string& dst = e.args[1]->text;
   const std::string& repl = e.args[2]->text;
   const std::string& src = e.args[3]->text;
-  std::shared_ptr<const std::regex> re;
-  compileRegex(e.args[4]->text, re);  // validated by the parser
+  const re2::RE2& re = *e.regex;  // compiled by the parser
+  std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
   for (auto& s : input) {
     const std::string value(s.labels.get(src));
-    std::smatch m;
-    if (!std::regex_match(value, m, *re)) continue;
-    s.labels.set(dst, expandTemplate(repl, m));
+    if (!re.Match(value, 0, value.size(), re2::RE2::ANCHOR_BOTH, groups.data(),
+                  static_cast<int>(groups.size()))) {
+      continue;
+    }
+    s.labels.set(dst, expandTemplate(repl, re, groups));
   }
   return input;
 }

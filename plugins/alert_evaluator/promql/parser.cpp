@@ -462,7 +462,7 @@ class Parser {
     return node;
   }
 
-  void checkCall(const Expr& node) {
+  void checkCall(Expr& node) {
     const FunctionDef& def = *node.function;
     const std::size_t n = node.args.size();
     const std::size_t max_args = def.args.size();
@@ -493,7 +493,7 @@ class Parser {
   }
 
   // Literal arguments of label_replace/label_join are checked now, not at evaluation.
-  void checkLabelFunction(const Expr& node) {
+  void checkLabelFunction(Expr& node) {
     for (std::size_t i = 1; i < node.args.size(); ++i) {
       if (node.args[i]->kind != Expr::Kind::kString) {
         fail(node.args[i]->pos, "this engine needs string literals as arguments of \"" +
@@ -506,8 +506,7 @@ class Parser {
            "invalid destination label name in " + std::string(node.function->name) + "(): " + dst);
     }
     if (node.function->id == FunctionId::kLabelReplace) {
-      std::shared_ptr<const std::regex> re;
-      if (std::string err = compileRegex(node.args[4]->text, re); !err.empty()) {
+      if (std::string err = compileRegex(node.args[4]->text, node.regex); !err.empty()) {
         fail(node.args[4]->pos, "label_replace(): " + err);
       }
     } else {

@@ -31,9 +31,9 @@ ParseResult parseExpr(std::string_view input);
 // with only = matchers. On success fills `labels` (with __name__).
 std::optional<ParseError> parseMetric(std::string_view input, Labels& labels);
 
-// Compiles a label-matcher regex fully anchored, refusing constructs RE2 (Prometheus's
-// regex engine) rejects or reads differently from ECMAScript. Returns an error message or
-// nullptr-equivalent (empty string) and fills `out`.
-std::string compileRegex(const std::string& pattern, std::shared_ptr<const std::regex>& out);
+// Compiles a label-matcher regex fully anchored with RE2, Prometheus's own syntax (Go's
+// regexp is RE2), refusing what Go's regexp refuses. Returns an error message, or "" and
+// fills `out`.
+std::string compileRegex(const std::string& pattern, std::shared_ptr<const re2::RE2>& out);
 
 }  // namespace appliance::plugins::alert_evaluator::promql
