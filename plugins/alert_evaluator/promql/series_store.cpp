@@ -4,13 +4,27 @@
 
 namespace appliance::plugins::alert_evaluator::promql {
 
+namespace {
+
+// Grows by a quarter instead of doubling: a bounded history settles near its length, where
+// doubling would leave up to half of every series' buffer unused.
+void appendPoint(std::vector<Point>& points, Point point) {
+  if (points.size() == points.capacity()) points.reserve(points.size() + points.size() / 4 + 4);
+  points.push_back(point);
+}
+
+}  // namespace
+
 void SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
-  auto [it, inserted] = series_.try_emplace(labels);
-  Series& s = it->second;
-  if (inserted) s.labels = labels;
-  auto& points = s.points;
+  auto it = series_.find(labels);
+  if (it == series_.end()) {
+    it = series_.insert(Series{labels, {}}).first;
+    index(*it);
+  }
+  // The points are not part of the set's ordering, so changing them in place is safe.
+  auto& points = const_cast<Series&>(*it).points;
   if (points.empty() || points.back().t < t) {
-    points.push_back(Point{t, v});
+    appendPoint(points, Point{t, v});
     return;
   }
   auto pos = std::lower_bound(points.begin(), points.end(), t,
@@ -22,14 +36,89 @@ void SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
   }
 }
 
+void SeriesStore::index(const Series& series) {
+  for (const Label& label : series.labels.items()) {
+    auto name = index_.find(label.name);
+    if (name == index_.end()) name = index_.try_emplace(label.name).first;
+    auto value = name->second.find(label.value);
+    if (value == name->second.end()) value = name->second.try_emplace(label.value).first;
+    value->second.push_back(&series);
+  }
+}
+
+void SeriesStore::rebuildIndex() {
+  index_.clear();
+  for (const Series& series : series_) index(series);
+}
+
+void SeriesStore::dropBefore(std::int64_t cutoff_ms) {
+  bool erased = false;
+  for (auto it = series_.begin(); it != series_.end();) {
+    auto& points = const_cast<Series&>(*it).points;
+    auto keep = std::lower_bound(points.begin(), points.end(), cutoff_ms,
+                                 [](const Point& p, std::int64_t time) { return p.t < time; });
+    points.erase(points.begin(), keep);
+    if (points.empty()) {
+      it = series_.erase(it);
+      erased = true;
+    } else {
+      ++it;
+    }
+  }
+  if (erased) rebuildIndex();
+}
+
+const SeriesStore::Postings* SeriesStore::candidates(const std::vector<LabelMatcher>& matchers,
+                                                     Postings& scratch) const {
+  static const Postings kNone;
+  const Postings* best = nullptr;
+  for (const LabelMatcher& m : matchers) {
+    // Only a matcher that cannot match the empty string bounds the set to series that have
+    // the label; `a=""` or `a=~".*"` also match series without it.
+    if (m.matches("")) continue;
+    const auto name = index_.find(m.name);
+    if (name == index_.end()) return &kNone;
+    if (m.op == MatchOp::kEqual) {
+      const auto value = name->second.find(m.value);
+      if (value == name->second.end()) return &kNone;
+      if (!best || value->second.size() < best->size()) best = &value->second;
+      continue;
+    }
+    // A regex or != matcher: test each distinct value once, not each series.
+    std::size_t total = 0;
+    for (const auto& [value, postings] : name->second) {
+      if (m.matches(value)) total += postings.size();
+    }
+    if (best && total >= best->size()) continue;
+    scratch.clear();
+    scratch.reserve(total);
+    for (const auto& [value, postings] : name->second) {
+      if (m.matches(value)) scratch.insert(scratch.end(), postings.begin(), postings.end());
+    }
+    best = &scratch;
+  }
+  return best;
+}
+
 std::vector<const Series*> SeriesStore::select(const std::vector<LabelMatcher>& matchers) const {
   std::vector<const Series*> out;
-  for (const auto& [labels, series] : series_) {
-    const bool all = std::all_of(matchers.begin(), matchers.end(), [&](const LabelMatcher& m) {
-      return m.matches(labels.get(m.name));
-    });
-    if (all) out.push_back(&series);
+  const auto matchesAll = [&](const Series& series) {
+    return std::all_of(matchers.begin(), matchers.end(),
+                       [&](const LabelMatcher& m) { return m.matches(series.labels.get(m.name)); });
+  };
+  Postings scratch;
+  const Postings* set = candidates(matchers, scratch);
+  if (!set) {
+    for (const Series& series : series_) {
+      if (matchesAll(series)) out.push_back(&series);
+    }
+    return out;  // already in label order
   }
+  for (const Series* series : *set) {
+    if (matchesAll(*series)) out.push_back(series);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Series* a, const Series* b) { return a->labels < b->labels; });
   return out;
 }
 
