@@ -1,5 +1,7 @@
 #include "ast.h"
 
+#include <cmath>
+
 #include <re2/re2.h>
 
 #include "duration.h"
@@ -143,7 +145,8 @@ std::string binaryString(const Expr& e) {
 std::string Expr::toString() const {
   switch (kind) {
     case Kind::kNumber:
-      return formatGoFloat(number);
+      // "+Inf" would read back as unary plus, which binds looser than ^.
+      return std::isinf(number) && number > 0 ? "Inf" : formatGoFloat(number);
     case Kind::kString:
       return quote(text);
     case Kind::kVectorSelector:

@@ -67,7 +67,7 @@ TEST(PromqlParser, SelectorsAggregationsAndCalls) {
   EXPECT_EQ(parsed("topk(3, x)"), "topk(3, x)");
   EXPECT_EQ(parsed("count_values(\"v\", x)"), "count_values(\"v\", x)");
   EXPECT_EQ(parsed("label_join(x, \"d\", \",\")"), "label_join(x, \"d\", \",\")");
-  EXPECT_EQ(parsed("time() - 0x10 + Inf"), "((time() - 16) + +Inf)");
+  EXPECT_EQ(parsed("time() - 0x10 + Inf"), "((time() - 16) + Inf)");
   EXPECT_EQ(parsed("'single' "), "\"single\"");
   EXPECT_EQ(parsed("`raw\\n`"), "\"raw\\\\n\"");
 }
