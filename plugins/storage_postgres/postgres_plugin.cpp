@@ -22,7 +22,27 @@ Status StoragePostgresPlugin::init(PluginContext& context) {
     context.scheduler().every("storage_postgres.purge", kPurgeInterval,
                               [this] { purgeExpiredTombstones(); });
   }
-  return context.services().provide<TaskStore>(store_);
+  context.scheduler().every("storage_postgres.kv_purge", kKvPurgeInterval,
+                            [this] { purgeExpiredKv(); });
+  kv_store_ = std::make_shared<PostgresKvStore>(store_, &context.clock());
+  if (Status s = context.services().provide<TaskStore>(store_); !s.isOk()) return s;
+  return context.services().provide<KvStore>(kv_store_);
+}
+
+// Expired entries are already invisible; this reclaims their rows, a bounded batch at a time.
+void StoragePostgresPlugin::purgeExpiredKv() {
+  std::int64_t total = 0;
+  for (int i = 0; i < kPurgeBatches; ++i) {
+    Result<std::int64_t> purged = kv_store_->purgeExpired();
+    if (!purged.isOk()) {
+      context_->logger().debug("cannot purge expired kv entries",
+                               {{"error", purged.status().message()}});
+      break;
+    }
+    total += *purged;
+    if (*purged < PostgresKvStore::kKvPurgeBatch) break;
+  }
+  if (total > 0) context_->logger().debug("purged expired kv entries", {{"count", total}});
 }
 
 // Every process runs this; they split the rows (SKIP LOCKED) rather than wait for each other.

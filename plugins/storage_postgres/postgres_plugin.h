@@ -1,6 +1,7 @@
 #pragma once
 // StoragePostgresPlugin: configure parses `storage_postgres`, init creates the store and
-// registers it as the `task_store` service with a `storage_postgres` health check and, when
+// registers it as the `task_store` service and the kv store on the same pool as `kv_store`,
+// with a `storage_postgres` health check, the `storage_postgres.kv_purge` timer and, when
 // tombstone_retention is set, the `storage_postgres.purge` timer; start connects (or keeps
 // retrying in the background), stop closes the pool.
 
@@ -8,6 +9,7 @@
 
 #include "appliance/plugin.h"
 #include "postgres_config.h"
+#include "postgres_kv_store.h"
 #include "postgres_task_store.h"
 
 namespace appliance::plugins::storage_postgres {
@@ -22,13 +24,16 @@ class StoragePostgresPlugin : public Plugin {
   // Purge statements per run of the purge timer at most (x PostgresTaskStore::kPurgeBatch).
   static constexpr int kPurgeBatches = 40;
   static constexpr std::chrono::seconds kPurgeInterval{30};
+  static constexpr std::chrono::seconds kKvPurgeInterval{30};
 
  private:
   void purgeExpiredTombstones();
+  void purgeExpiredKv();
 
   PluginContext* context_ = nullptr;
   PostgresConfig config_;
   std::shared_ptr<PostgresTaskStore> store_;
+  std::shared_ptr<PostgresKvStore> kv_store_;
 };
 
 }  // namespace appliance::plugins::storage_postgres

@@ -258,6 +258,41 @@ Status PostgresTaskStore::runOne(Statement statement, const Params& params, PgRe
              idempotent);
 }
 
+Status PostgresTaskStore::runTransaction(
+    const std::function<Status(const TransactionStep&)>& body) {
+  if (!ready_) return notReady();
+  auto lease = pool_.acquire();
+  if (!lease.isOk()) return lease.status();
+  PgConnection& conn = **lease;
+  const TransactionStep step = [&](Statement statement, const Params& params,
+                                   PgResult& result) -> Status {
+    const auto start = SteadyClock::now();
+    Status s =
+        conn.execute(statement, params, result, start + config_.statement_timeout + kClientGrace);
+    metrics_.observeQuery(statement, secondsSince(start));
+    if (!s.isOk()) metrics_.countFailure(conn.lastFailure());
+    return s;
+  };
+  static const Params kNone;
+  PgResult ignored;
+  Status s = step(Statement::kBegin, kNone, ignored);
+  if (s.isOk()) s = body(step);
+  if (s.isOk()) {
+    s = step(Statement::kCommit, kNone, ignored);
+    if (!s.isOk() && conn.lastFailure() == FailureKind::kConnection) {
+      return Status::unavailable(s.message() + " (the write may or may not have been applied)");
+    }
+  } else if (!conn.broken() && conn.inTransaction()) {
+    // A connection still in a transaction block is closed by the pool instead of reused.
+    (void)conn.execute(Statement::kRollback, kNone, ignored,
+                       SteadyClock::now() + config_.statement_timeout + kClientGrace);
+  }
+  if (s.isOk()) {
+    last_success_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  return s;
+}
+
 Status PostgresTaskStore::write(WriteOp& op) {
   if (!ready_) return notReady();
   if (writer_) {

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,21 @@ class PostgresTaskStore final : public TaskStore {
   // for each other or for a write.
   Result<std::int64_t> purgeTombstones();
   static constexpr std::int64_t kPurgeBatch = 500;
+
+  // For PostgresKvStore, which shares this store's pool, readiness, metrics and error mapping.
+  // runStatement(): one statement on a pooled connection (its own implicit transaction);
+  // `idempotent` allows one retry after a lost connection.
+  Status runStatement(Statement statement, const Params& params, PgResult& result,
+                      bool idempotent) {
+    return runOne(statement, params, result, idempotent);
+  }
+  // runTransaction(): BEGIN, then `body`, which runs statements one round trip each through
+  // the step it is given, then COMMIT when it returns ok, else ROLLBACK. Each statement is
+  // timed under its own label. A connection lost before the COMMIT answered is kUnavailable
+  // (after the COMMIT was sent: "may or may not have been applied").
+  using TransactionStep = std::function<Status(Statement, const Params&, PgResult&)>;
+  Status runTransaction(const std::function<Status(const TransactionStep&)>& body);
+  DbMetrics& metrics() { return metrics_; }
 
  private:
   // Runs statements on one pooled connection, one round trip, one implicit transaction.

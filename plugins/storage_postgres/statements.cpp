@@ -115,6 +115,78 @@ const std::array<StatementDef, kStatementCount> kStatements = {{
      "SELECT count(*) FROM gone",
      2,
      {kInt8Oid, kInt8Oid}},
+    // --- kv_store. Keys are text COLLATE "C" (byte order); `now` is the caller's clock in UTC
+    // microseconds; an entry with expires_at <> 0 AND expires_at <= now is absent. The
+    // conflict rows carry the live version as of the statement's snapshot, for the message.
+    // ($1 ns, $2 key, $3 now)
+    {"kv_get",
+     "SELECT value, version, expires_at FROM appliance_kv WHERE ns = $1 AND key = $2 "
+     "AND (expires_at = 0 OR expires_at > $3)",
+     3,
+     {kTextOid, kTextOid, kInt8Oid}},
+    // ($1 ns, $2 prefix, $3 first string above every key with the prefix, $4 start after,
+    // $5 now, $6 limit or NULL): one range of the primary key, in byte order.
+    {"kv_list",
+     "SELECT key, value, version, expires_at FROM appliance_kv WHERE ns = $1 AND key >= $2 "
+     "AND key < $3 AND key > $4 AND (expires_at = 0 OR expires_at > $5) ORDER BY key LIMIT $6",
+     6,
+     {kTextOid, kTextOid, kTextOid, kTextOid, kInt8Oid, kInt8Oid}},
+    // ($1 ns, $2 key, $3 value, $4 must_not_exist, $5 expires_at, $6 now) -> (written, version).
+    // ON CONFLICT arbitrates a concurrent insert of the same key: the loser re-checks its
+    // condition against the winner's committed row.
+    {"kv_put",
+     "WITH ins AS (INSERT INTO appliance_kv AS kv (ns, key, value, version, expires_at) "
+     "VALUES ($1, $2, $3, nextval('appliance_kv_version'), $5) "
+     "ON CONFLICT (ns, key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, "
+     "expires_at = EXCLUDED.expires_at "
+     "WHERE NOT $4 OR (kv.expires_at <> 0 AND kv.expires_at <= $6) RETURNING kv.version) "
+     "SELECT true, version FROM ins "
+     "UNION ALL SELECT false, (SELECT version FROM appliance_kv WHERE ns = $1 AND key = $2 "
+     "AND (expires_at = 0 OR expires_at > $6)) WHERE NOT EXISTS (SELECT 1 FROM ins)",
+     6,
+     {kTextOid, kTextOid, kByteaOid, kBoolOid, kInt8Oid, kInt8Oid}},
+    // ($1 ns, $2 key, $3 value, $4 expected version, $5 expires_at, $6 now) -> (written,
+    // version). An UPDATE re-checks its WHERE on the newest committed row, so of two writers
+    // holding the same version exactly one succeeds.
+    {"kv_put_version",
+     "WITH upd AS (UPDATE appliance_kv SET value = $3, version = nextval('appliance_kv_version'), "
+     "expires_at = $5 WHERE ns = $1 AND key = $2 AND version = $4 "
+     "AND (expires_at = 0 OR expires_at > $6) RETURNING version) "
+     "SELECT true, version FROM upd "
+     "UNION ALL SELECT false, (SELECT version FROM appliance_kv WHERE ns = $1 AND key = $2 "
+     "AND (expires_at = 0 OR expires_at > $6)) WHERE NOT EXISTS (SELECT 1 FROM upd)",
+     6,
+     {kTextOid, kTextOid, kByteaOid, kInt8Oid, kInt8Oid, kInt8Oid}},
+    // ($1 ns, $2 key, $3 expected version or NULL (any), $4 now) -> (deleted, was live, live
+    // version). Expected 0 deletes only an expired row.
+    {"kv_remove",
+     "WITH del AS (DELETE FROM appliance_kv WHERE ns = $1 AND key = $2 AND ($3 IS NULL "
+     "OR ($3 = 0 AND expires_at <> 0 AND expires_at <= $4) "
+     "OR ($3 <> 0 AND version = $3 AND (expires_at = 0 OR expires_at > $4))) "
+     "RETURNING (expires_at = 0 OR expires_at > $4) AS live) "
+     "SELECT true, live, NULL::int8 FROM del "
+     "UNION ALL SELECT false, false, (SELECT version FROM appliance_kv WHERE ns = $1 AND key = $2 "
+     "AND (expires_at = 0 OR expires_at > $4)) WHERE NOT EXISTS (SELECT 1 FROM del)",
+     4,
+     {kTextOid, kTextOid, kInt8Oid, kInt8Oid}},
+    // ($1 lock keys) Transaction-level advisory locks on every key of a batch, ascending (the
+    // ORDER BY subquery is not flattened, so the locks are taken in that order): concurrent
+    // batches over the same keys queue instead of deadlocking.
+    {"kv_lock",
+     "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT k FROM unnest($1::int8[]) AS u(k) "
+     "ORDER BY k) AS keys",
+     1,
+     {kInt8ArrayOid}},
+    // ($1 cutoff, $2 limit) Expired rows, oldest first, through appliance_kv_expiry_idx; SKIP
+    // LOCKED so that purges in several processes split the work.
+    {"kv_purge",
+     "WITH doomed AS (SELECT ns, key FROM appliance_kv WHERE expires_at <> 0 AND expires_at <= $1 "
+     "ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+     "gone AS (DELETE FROM appliance_kv kv USING doomed d WHERE kv.ns = d.ns AND kv.key = d.key "
+     "AND kv.expires_at <> 0 AND kv.expires_at <= $1 RETURNING 1) "
+     "SELECT count(*) FROM gone",
+     2,
+     {kInt8Oid, kInt8Oid}},
 }};
 
 #undef LIST_STATEMENT

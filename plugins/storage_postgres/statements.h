@@ -25,14 +25,23 @@ enum class Statement : int {
   kCommit,
   kRollback,
   kPurge,  // expired tombstones (PostgresTaskStore::purgeTombstones)
+  // The kv_store service (postgres_kv_store.h), table appliance_kv (migration 0003).
+  kKvGet,
+  kKvList,
+  kKvPut,         // unconditional or must-not-exist: an upsert
+  kKvPutVersion,  // only over a given live version: a conditional update
+  kKvRemove,
+  kKvLock,  // a batch's per-key advisory locks, in one global order
+  kKvPurge,
 };
-inline constexpr int kStatementCount = 15;
+inline constexpr int kStatementCount = 22;
 
 // PostgreSQL type OIDs (pg_type.h) of the parameters we send.
 inline constexpr unsigned kInt8Oid = 20;
 inline constexpr unsigned kInt8ArrayOid = 1016;
 inline constexpr unsigned kInt4Oid = 23;
 inline constexpr unsigned kTextOid = 25;
+inline constexpr unsigned kByteaOid = 17;
 inline constexpr unsigned kBoolOid = 16;
 inline constexpr unsigned kDateOid = 1082;
 inline constexpr unsigned kTimestampOid = 1114;

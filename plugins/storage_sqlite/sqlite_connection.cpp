@@ -58,6 +58,31 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::kCount_)> kSqlTe
     // before the cutoff, found through the partial index tasks_tombstones.
     "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE deleted = 1"
     " AND last_request_at < ?1 ORDER BY last_request_at LIMIT ?2) AND deleted = 1",
+    // kKvGet (?1 ns, ?2 key, ?3 now): the live entry.
+    "SELECT value, version, expires_at FROM appliance_kv WHERE ns = ?1 AND key = ?2"
+    " AND (expires_at = 0 OR expires_at > ?3)",
+    // kKvList (?1 ns, ?2 prefix, ?3 first string after every key with the prefix, ?4 start
+    // after, ?5 now, ?6 limit; -1: all): a range of the primary key, in byte order.
+    "SELECT key, value, version, expires_at FROM appliance_kv WHERE ns = ?1 AND key >= ?2"
+    " AND key < ?3 AND key > ?4 AND (expires_at = 0 OR expires_at > ?5) ORDER BY key LIMIT ?6",
+    // kKvCurrent (?1 ns, ?2 key): the row, live or expired, inside the write transaction.
+    "SELECT version, expires_at FROM appliance_kv WHERE ns = ?1 AND key = ?2",
+    // kKvNextVersion: the store-wide version counter, which never goes back.
+    "UPDATE appliance_kv_version SET last = last + 1 WHERE id = 1 RETURNING last",
+    // kKvUpsert (?1 ns, ?2 key, ?3 value, ?4 version, ?5 expires_at)
+    "INSERT INTO appliance_kv (ns, key, value, version, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version,"
+    " expires_at = excluded.expires_at",
+    // kKvDelete (?1 ns, ?2 key)
+    "DELETE FROM appliance_kv WHERE ns = ?1 AND key = ?2",
+    // kKvPurge (?1 cutoff, ?2 limit): expired rows, oldest first, through appliance_kv_expiry.
+    "DELETE FROM appliance_kv WHERE rowid IN (SELECT rowid FROM appliance_kv"
+    " WHERE expires_at <> 0 AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+    // kKvSavepoint, kKvRelease, kKvRollbackTo: one kv call inside a group commit applies
+    // entirely or not at all, whatever the other requests of the batch do.
+    "SAVEPOINT kv",
+    "RELEASE kv",
+    "ROLLBACK TO kv",
 };
 
 #undef TASK_COLUMNS

@@ -34,6 +34,16 @@ enum class Sql : std::size_t {
   kCounts,
   kPing,
   kPurgeTombstones,
+  kKvGet,
+  kKvList,
+  kKvCurrent,
+  kKvNextVersion,
+  kKvUpsert,
+  kKvDelete,
+  kKvPurge,
+  kKvSavepoint,
+  kKvRelease,
+  kKvRollbackTo,
   kCount_,  // number of statements; keep last
 };
 

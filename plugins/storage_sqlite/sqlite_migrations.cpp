@@ -8,7 +8,7 @@ namespace appliance::plugins::storage_sqlite {
 namespace {
 
 // Append new steps at the end; never edit a step that has shipped.
-constexpr std::array<Migration, 3> kMigrations = {{
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "create tasks",
      // Tombstones stay in the table (deleted = 1) so that late requests can be refused.
      // AUTOINCREMENT: an id is never reused, even for the newest task once it is deleted.
@@ -65,6 +65,28 @@ PRAGMA user_version = 2;
 CREATE INDEX tasks_live_id ON tasks (id) WHERE deleted = 0;
 CREATE INDEX tasks_tombstones ON tasks (last_request_at) WHERE deleted = 1;
 PRAGMA user_version = 3;
+)sql"},
+    {4, "kv store",
+     // The kv_store service (kv_store.h). Keys compare as bytes (BINARY collation), which is
+     // the order list() promises. Versions come from a one-row counter bumped inside the write
+     // transaction: it only grows, so a key deleted and re-created never gets an old version
+     // back. Expired rows stay until the purge timer deletes them; reads skip them.
+     R"sql(
+CREATE TABLE appliance_kv (
+  ns TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (ns, key)
+);
+CREATE INDEX appliance_kv_expiry ON appliance_kv (expires_at) WHERE expires_at <> 0;
+CREATE TABLE appliance_kv_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last INTEGER NOT NULL
+);
+INSERT INTO appliance_kv_version (id, last) VALUES (1, 0);
+PRAGMA user_version = 4;
 )sql"},
 }};
 

@@ -19,6 +19,9 @@ Status SqlitePlugin::init(PluginContext& context) {
                                              &context.metrics(), &context.logger());
   Status status = context.services().provide<TaskStore>(store_);
   if (!status.isOk()) return status;
+  kv_store_ = std::make_shared<SqliteKvStore>(store_, &context.clock());
+  status = context.services().provide<KvStore>(kv_store_);
+  if (!status.isOk()) return status;
   std::weak_ptr<SqliteTaskStore> weak = store_;
   context.health().addCheck("storage_sqlite", [weak]() -> HealthResult {
     std::shared_ptr<SqliteTaskStore> store = weak.lock();
@@ -32,6 +35,8 @@ Status SqlitePlugin::init(PluginContext& context) {
     context.scheduler().every("storage_sqlite.purge", kPurgeInterval,
                               [this] { purgeExpiredTombstones(); });
   }
+  context.scheduler().every("storage_sqlite.kv_purge", kKvPurgeInterval,
+                            [this] { purgeExpiredKv(); });
   context.scheduler().every("storage_sqlite.wal", kWalGaugeInterval, [weak] {
     if (auto store = weak.lock()) (void)store->walFileBytes();
   });
@@ -58,6 +63,23 @@ void SqlitePlugin::purgeExpiredTombstones() {
         {{"count", total},
          {"retention_ms", static_cast<std::int64_t>(config_.tombstone_retention.count())}});
   }
+}
+
+// Expired entries are already invisible; this only reclaims their space, a bounded batch at a
+// time like the tombstone purge.
+void SqlitePlugin::purgeExpiredKv() {
+  std::int64_t total = 0;
+  for (int i = 0; i < kPurgeBatches; ++i) {
+    Result<std::int64_t> purged = kv_store_->purgeExpired();
+    if (!purged.isOk()) {
+      context_->logger().warn("cannot purge expired kv entries; retrying at the next run",
+                              {{"error", purged.status().message()}});
+      break;
+    }
+    total += *purged;
+    if (*purged < SqliteKvStore::kKvPurgeBatch) break;
+  }
+  if (total > 0) context_->logger().debug("purged expired kv entries", {{"count", total}});
 }
 
 Status SqlitePlugin::start() {

@@ -158,13 +158,14 @@ StoreOptions StoreOptions::from(const SqliteConfig& config, std::string path) {
 // One write request waiting for (or inside) a group commit. Lives on the caller's stack; the
 // caller blocks until `done`, which the leader sets under the queue mutex after the commit.
 struct SqliteTaskStore::WriteOp {
-  enum class Kind { kCreate, kUpdate, kRemove, kPurge };
+  enum class Kind { kCreate, kUpdate, kRemove, kPurge, kCustom };
   WriteOp(Kind k, std::int64_t task_id, Timestamp request)
       : kind(k), id(task_id), request_at(request) {}
 
   Kind kind;
   const NewTask* new_task = nullptr;
   const TaskPatch* patch = nullptr;
+  const std::function<Status(Connection&)>* body = nullptr;  // kCustom
   std::int64_t id = 0;
   Timestamp request_at = 0;
   Task task;                // the outcome of a successful create or update
@@ -504,7 +505,7 @@ void SqliteTaskStore::runBatch() noexcept {
 }
 
 void SqliteTaskStore::apply(WriteOp& op) {
-  if (op.kind != WriteOp::Kind::kPurge) {
+  if (op.kind != WriteOp::Kind::kPurge && op.kind != WriteOp::Kind::kCustom) {
     // Decided here, in the writer transaction, so that no purge can come between the check
     // and the write.
     op.status = retentionRefusal(op.request_at, now());
@@ -523,7 +524,28 @@ void SqliteTaskStore::apply(WriteOp& op) {
     case WriteOp::Kind::kPurge:
       op.status = applyPurge(op);
       break;
+    case WriteOp::Kind::kCustom:
+      op.status = applyCustom(op);
+      break;
   }
+}
+
+Status SqliteTaskStore::applyCustom(WriteOp& op) {
+  Connection& db = *writer_;
+  Status status = runOnce(db, Sql::kKvSavepoint, "starting a savepoint");
+  if (!status.isOk()) return status;
+  try {
+    status = (*op.body)(db);
+  } catch (const std::exception& e) {
+    status = Status::internal(std::string("kv write failed: ") + e.what());
+  }
+  if (!db.inTransaction()) return status;  // SQLite rolled everything back (runBatch reports it)
+  if (!status.isOk()) {
+    Status undone = runOnce(db, Sql::kKvRollbackTo, "rolling back a savepoint");
+    if (!undone.isOk()) return undone;
+  }
+  Status released = runOnce(db, Sql::kKvRelease, "releasing a savepoint");
+  return status.isOk() ? released : status;
 }
 
 Status SqliteTaskStore::retentionRefusal(Timestamp request_at, Timestamp now) const {
@@ -687,7 +709,21 @@ Result<std::int64_t> SqliteTaskStore::purgeTombstones() {
   return op.purged;
 }
 
+Status SqliteTaskStore::runWrite(const std::function<Status(Connection&)>& body) {
+  WriteOp op(WriteOp::Kind::kCustom, 0, 0);
+  op.body = &body;
+  return submit(op);
+}
+
 // ---- reads --------------------------------------------------------------------------------
+
+Status SqliteTaskStore::runRead(const std::function<Status(Connection&)>& body) {
+  return withoutExceptions("reading the kv store", [&]() -> Status {
+    Result<ReadLease> lease = acquireReader();
+    if (!lease.isOk()) return lease.status();
+    return body(lease.value().connection());
+  });
+}
 
 Result<SqliteTaskStore::ReadLease> SqliteTaskStore::acquireReader() {
   Result<std::unique_ptr<Connection>> connection = readers_->take();

@@ -37,6 +37,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -112,6 +113,14 @@ class SqliteTaskStore : public TaskStore {
   // The size of the WAL file in bytes (0 when there is none); also sets the gauge.
   std::int64_t walFileBytes() const;
 
+  // For SqliteKvStore, which shares this file, its writer and its readers. runWrite() queues
+  // `body` like any write: it runs on the writer inside the next group commit, in a savepoint
+  // of its own (so it applies entirely or not at all, whatever the other requests of the batch
+  // do), and returns its status once the batch committed (or the batch's failure). runRead()
+  // runs `body` on a pooled read connection. kUnavailable when the store is not open.
+  Status runWrite(const std::function<Status(Connection&)>& body);
+  Status runRead(const std::function<Status(Connection&)>& body);
+
  private:
   struct WriteOp;
   class ReaderPool;
@@ -126,6 +135,7 @@ class SqliteTaskStore : public TaskStore {
   Status applyUpdate(WriteOp& op);
   Status applyRemove(WriteOp& op);
   Status applyPurge(WriteOp& op);
+  Status applyCustom(WriteOp& op);
   Status retentionRefusal(Timestamp request_at, Timestamp now) const;
   void maintainWal();
   void runCheckpoint(CheckpointMode mode);

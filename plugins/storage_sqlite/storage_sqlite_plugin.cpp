@@ -3,4 +3,4 @@
 #include "sqlite_plugin.h"
 
 APPLIANCE_PLUGIN(appliance::plugins::storage_sqlite::SqlitePlugin, "storage_sqlite", "0.1.0",
-                 "Task storage on an embedded SQLite file (WAL)", "task_store", "")
+                 "Task and kv storage on an embedded SQLite file (WAL)", "task_store,kv_store", "")

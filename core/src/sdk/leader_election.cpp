@@ -130,6 +130,17 @@ struct LeaderElector::State {
     const auto started = ctx.clock().steadyNow();
     const Timestamp now = micros(ctx.clock().now());
     const auto lease_until = started + options.lease_duration;
+    // Leadership that ran out without a renewal (isLeader() has said false since) is a loss,
+    // reported before anything else, so on_change follows isLeader(): a renewal below is then
+    // a new gain, and another holder found below changes nothing more.
+    bool lapsed = false;
+    std::string last_holder;
+    {
+      std::lock_guard lock(mutex);
+      lapsed = leading && started >= valid_until;
+      last_holder = holder;
+    }
+    if (lapsed) setLeading(false, {}, last_holder, "");
     auto current = backend->read();
     if (!current) return onError(current.status());
     LeaseRecord next;

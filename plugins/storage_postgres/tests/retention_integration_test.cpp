@@ -109,7 +109,7 @@ TEST_F(PostgresTombstones, ListStatementsUseThePartialIndexesOfLiveRows) {
 }
 
 TEST_F(PostgresTombstones, MigrationTwoAddsTheIndexesAndTheVacuumSettings) {
-  EXPECT_EQ(store->schemaVersion(), 2);
+  EXPECT_GE(store->schemaVersion(), 2);
   EXPECT_EQ(sql.value("SELECT count(*) FROM pg_indexes WHERE tablename = 'tasks' AND indexname IN "
                       "('tasks_live_id_idx', 'tasks_live_done_idx', 'tasks_live_open_idx', "
                       "'tasks_tombstone_age_idx')"),

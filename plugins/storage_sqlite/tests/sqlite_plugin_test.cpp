@@ -57,6 +57,40 @@ TEST(SqlitePlugin, ProvidesTheTaskStoreOnTheDefaultPathUnderTheDataFolder) {
   EXPECT_EQ(store->get(created->id).status().code(), StatusCode::kUnavailable);
 }
 
+TEST(SqlitePlugin, ProvidesTheKvStoreInTheSameFileAndPurgesExpiredEntries) {
+  TempDir dir;
+  appliance::testing::FakeContext context("storage_sqlite");
+  context.runtime_info.data_dir = dir.file("data");
+  SqlitePlugin plugin;
+  ASSERT_TRUE(plugin.configure(section("storage_sqlite:\n  readers: 1\n")).isOk());
+  ASSERT_TRUE(plugin.init(context).isOk());
+  std::shared_ptr<KvStore> kv = context.services().find<KvStore>();
+  ASSERT_NE(kv, nullptr);
+  EXPECT_EQ(kv.get(), plugin.kvStore().get());
+  EXPECT_EQ(kv->get("ns", "k").status().code(), StatusCode::kUnavailable) << "before start";
+  ASSERT_TRUE(plugin.start().isOk());
+
+  const Timestamp now = 1'700'000'000'000'000;  // the context's manual clock
+  ASSERT_TRUE(kv->put("ns", "forever", "x").isOk());
+  ASSERT_TRUE(kv->put("ns", "brief", "x", kKvAnyVersion, now + 1'000'000).isOk());
+  auto rows = [&] {
+    auto count = plugin.kvStore()->list("ns", "");
+    return count.isOk() ? count->size() : 99;
+  };
+  EXPECT_EQ(rows(), 2u);
+  context.manual_clock.advance(std::chrono::seconds(2));
+  EXPECT_EQ(rows(), 1u) << "expired: invisible at once";
+  // The row itself goes once it has been expired for the purge margin.
+  EXPECT_EQ(plugin.kvStore()->purgeExpired().value(), 0);
+  context.manual_clock.advance(SqliteKvStore::kKvPurgeMargin);
+  ASSERT_TRUE(context.timers.fire("storage_sqlite.kv_purge"));
+  EXPECT_EQ(plugin.kvStore()->purgeExpired().value(), 0) << "the timer purged it already";
+  EXPECT_TRUE(kv->get("ns", "forever").value().has_value());
+
+  plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(kv->put("ns", "late", "x").status().code(), StatusCode::kUnavailable);
+}
+
 TEST(SqlitePlugin, ConfiguredPathWins) {
   TempDir dir;
   appliance::testing::FakeContext context("storage_sqlite");

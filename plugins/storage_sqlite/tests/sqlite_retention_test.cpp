@@ -14,6 +14,7 @@
 
 #include "appliance/testing/fake_context.h"
 #include "sqlite_connection.h"
+#include "sqlite_kv_store.h"
 #include "sqlite_migrations.h"
 #include "sqlite_task_store.h"
 #include "temp_dir.h"
@@ -236,7 +237,7 @@ TEST(SqliteTombstones, ZeroRetentionNeverPurges) {
 TEST(SqliteTombstones, MigrationThreeAddsTheIndexes) {
   StoreOnFile s;
   RawDb db(s.dir.file("tasks.db"));
-  EXPECT_EQ(db.value("SELECT max(version) FROM schema_migrations"), 3);
+  EXPECT_GE(db.value("SELECT max(version) FROM schema_migrations"), 3);
   EXPECT_EQ(db.value("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                      "('tasks_live_id', 'tasks_live_done', 'tasks_tombstones')"),
             3);
@@ -266,11 +267,45 @@ TEST(SqliteTombstones, AFileAtVersionTwoIsUpgradedInPlace) {
   SqliteTaskStore store(options);
   ASSERT_TRUE(store.open().isOk());
   RawDb db(path);
-  EXPECT_EQ(db.value("SELECT max(version) FROM schema_migrations"), 3);
+  EXPECT_EQ(db.value("SELECT max(version) FROM schema_migrations"), migrations().back().version);
   Result<TaskPage> page = store.list(TaskQuery{});
   ASSERT_TRUE(page.isOk()) << page.status().message();
   ASSERT_EQ(page->tasks.size(), 1u);
   EXPECT_EQ(page->tasks[0].title, "old");
+}
+
+// Migration 4 (the kv store) on a file written by a build that stopped at migration 3: the
+// tasks stay, the kv tables appear, and versions start at 1.
+TEST(SqliteKvMigration, AFileAtVersionThreeGainsTheKvStore) {
+  TempDir dir;
+  const std::string path = dir.file("tasks.db");
+  {
+    RawDb db(path);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at INTEGER NOT NULL)");
+    for (const Migration& step : migrations().first(3)) {
+      db.exec(std::string(step.sql));
+      db.exec("INSERT INTO schema_migrations VALUES (" + std::to_string(step.version) + ", '" +
+              std::string(step.name) + "', 0)");
+    }
+    db.exec(
+        "INSERT INTO tasks (title, content, due_date, done, created_at, updated_at, "
+        "last_request_at, deleted) VALUES ('old', 'c', '2030-01-01', 0, 1, 1, 1, 0)");
+  }
+  StoreOptions options;
+  options.path = path;
+  auto store = std::make_shared<SqliteTaskStore>(options);
+  ASSERT_TRUE(store->open().isOk());
+  RawDb db(path);
+  EXPECT_EQ(db.value("SELECT max(version) FROM schema_migrations"), 4);
+  EXPECT_EQ(db.value("SELECT count(*) FROM tasks"), 1);
+  SqliteKvStore kv(store, nullptr);
+  Result<std::uint64_t> version = kv.put("ns", "key", "value");
+  ASSERT_TRUE(version.isOk()) << version.status().message();
+  EXPECT_EQ(version.value(), 1u);
+  EXPECT_EQ(db.value("SELECT last FROM appliance_kv_version"), 1);
 }
 
 }  // namespace

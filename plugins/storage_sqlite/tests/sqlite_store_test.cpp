@@ -103,7 +103,7 @@ TEST(SqliteStore, MigrationsAreAppliedOnceAndReopeningChangesNothing) {
     ASSERT_TRUE(store.open().isOk());
     RawDb raw(path);
     EXPECT_EQ(raw.column("SELECT version FROM schema_migrations ORDER BY version"),
-              (std::vector<std::string>{"1", "2", "3"}));
+              (std::vector<std::string>{"1", "2", "3", "4"}));
     EXPECT_EQ(raw.column("PRAGMA user_version"), std::vector<std::string>{latest});
     applied =
         raw.column("SELECT version || ':' || name || ':' || applied_at FROM schema_migrations");
