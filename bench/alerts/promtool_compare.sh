@@ -21,6 +21,11 @@ if [ -z "$engine" ]; then
     engine="$repo/build/bin/alert_rules_test "
   fi
 fi
+# A command prefix: "…/appliance --test-rules=" is followed by the file directly, anything else
+# by a space; a relative program path is made absolute (the runs happen in the work folder).
+[[ "$engine" == *= ]] || engine="$engine "
+program="${engine%% *}"
+[ -e "$program" ] && engine="$(realpath "$program")${engine#"$program"}"
 measure() {  # name, command...
   local name="$1"; shift
   ( cd "$work" && /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2>&1 ) \
