@@ -22,6 +22,20 @@ void SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
   }
 }
 
+void SeriesStore::dropBefore(std::int64_t cutoff_ms) {
+  for (auto it = series_.begin(); it != series_.end();) {
+    auto& points = it->second.points;
+    auto keep = std::lower_bound(points.begin(), points.end(), cutoff_ms,
+                                 [](const Point& p, std::int64_t time) { return p.t < time; });
+    points.erase(points.begin(), keep);
+    if (points.empty()) {
+      it = series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::vector<const Series*> SeriesStore::select(const std::vector<LabelMatcher>& matchers) const {
   std::vector<const Series*> out;
   for (const auto& [labels, series] : series_) {

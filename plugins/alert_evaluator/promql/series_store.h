@@ -19,6 +19,8 @@ class SeriesStore {
   // The series whose labels satisfy every matcher (a missing label reads as "").
   std::vector<const Series*> select(const std::vector<LabelMatcher>& matchers) const;
   std::size_t seriesCount() const { return series_.size(); }
+  // Drops samples older than `cutoff_ms`, and series left without samples (bounded history).
+  void dropBefore(std::int64_t cutoff_ms);
 
  private:
   std::map<Labels, Series> series_;
