@@ -65,6 +65,12 @@ std::string percentEncode(std::string_view s) {
   return out;
 }
 
+std::string trimmed(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
 std::string htmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -827,7 +833,7 @@ std::string AlertEvaluatorPlugin::rulesJson(std::string_view type_filter) const 
       if (r.isAlert()) {
         out += "\"state\":\"" + std::string(rules::alertStateName(s.state)) + "\"";
         out += ",\"name\":" + jsonQuote(r.alert);
-        out += ",\"query\":" + jsonQuote(r.expr->toString());
+        out += ",\"query\":" + jsonQuote(trimmed(r.expr_text));
         out += ",\"duration\":" + formatSeconds(static_cast<double>(r.for_ms) / 1000.0);
         out += ",\"keepFiringFor\":" +
                formatSeconds(static_cast<double>(r.keep_firing_for_ms) / 1000.0);
@@ -843,7 +849,7 @@ std::string AlertEvaluatorPlugin::rulesJson(std::string_view type_filter) const 
         out += "]";
       } else {
         out += "\"name\":" + jsonQuote(r.record);
-        out += ",\"query\":" + jsonQuote(r.expr->toString());
+        out += ",\"query\":" + jsonQuote(trimmed(r.expr_text));
         out += ",\"labels\":";
         appendLabelsJson(out, labels);
       }
