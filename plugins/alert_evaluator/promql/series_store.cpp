@@ -7,7 +7,10 @@ namespace appliance::plugins::alert_evaluator::promql {
 void SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
   auto [it, inserted] = series_.try_emplace(labels);
   Series& s = it->second;
-  if (inserted) s.labels = labels;
+  if (inserted) {
+    s.labels = labels;
+    by_name_[std::string(labels.get(kMetricNameLabel))].insert(&s);
+  }
   auto& points = s.points;
   if (points.empty() || points.back().t < t) {
     points.push_back(Point{t, v});
@@ -29,6 +32,11 @@ void SeriesStore::dropBefore(std::int64_t cutoff_ms) {
                                  [](const Point& p, std::int64_t time) { return p.t < time; });
     points.erase(points.begin(), keep);
     if (points.empty()) {
+      auto name = by_name_.find(it->first.get(kMetricNameLabel));
+      if (name != by_name_.end()) {
+        name->second.erase(&it->second);
+        if (name->second.empty()) by_name_.erase(name);
+      }
       it = series_.erase(it);
     } else {
       ++it;
@@ -38,6 +46,18 @@ void SeriesStore::dropBefore(std::int64_t cutoff_ms) {
 
 std::vector<const Series*> SeriesStore::select(const std::vector<LabelMatcher>& matchers) const {
   std::vector<const Series*> out;
+  for (const auto& m : matchers) {
+    if (m.name != kMetricNameLabel || m.op != MatchOp::kEqual) continue;
+    auto it = by_name_.find(m.value);
+    if (it == by_name_.end()) return out;
+    for (const Series* s : it->second) {
+      const bool all = std::all_of(matchers.begin(), matchers.end(), [&](const LabelMatcher& lm) {
+        return lm.matches(s->labels.get(lm.name));
+      });
+      if (all) out.push_back(s);
+    }
+    return out;
+  }
   for (const auto& [labels, series] : series_) {
     const bool all = std::all_of(matchers.begin(), matchers.end(), [&](const LabelMatcher& m) {
       return m.matches(labels.get(m.name));
