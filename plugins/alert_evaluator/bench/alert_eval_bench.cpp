@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   double scrape_total = 0, parse_total = 0, eval_max = 0, eval_total = 0;
   int eval_cycles = 0;
   std::size_t alerts = 0;
-  const std::int64_t step = 15000, retention = 5 * 60 * 1000 + 5 * 60 * 1000 + step;
+  const std::int64_t step = 15000, retention = 5 * 60 * 1000 + step;  // as the plugin
   for (int s = 0; s < scrapes; ++s) {
     const std::int64_t ts = 1'700'000'000'000 + s * step;
     std::string text;

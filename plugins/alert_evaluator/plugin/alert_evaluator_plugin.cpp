@@ -194,9 +194,9 @@ std::int64_t AlertEvaluatorPlugin::retentionMs() const {
       for (const auto& r : g.rules) longest = std::max(longest, longestRange(*r.expr));
     }
   }
-  // The longest range (plus offset) any rule reads, the 5-minute lookback of instant
-  // selectors, and one scrape interval of slack.
-  return longest + 5 * 60 * 1000 + config_.scrape.interval.count();
+  // The longest window any rule reads back from the evaluation time: a range (plus offset),
+  // or the 5-minute lookback of an instant selector; and one scrape interval of slack.
+  return std::max<std::int64_t>(longest, 5 * 60 * 1000) + config_.scrape.interval.count();
 }
 
 Status AlertEvaluatorPlugin::init(PluginContext& context) {
