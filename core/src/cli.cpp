@@ -10,7 +10,17 @@
 namespace appliance::host {
 namespace {
 
-enum class OptionId { kRole, kConfig, kEnv, kCheckConfig, kListPlugins, kVersion, kHelp };
+enum class OptionId {
+  kRole,
+  kConfig,
+  kEnv,
+  kCheckConfig,
+  kListPlugins,
+  kCheckRules,
+  kTestRules,
+  kVersion,
+  kHelp
+};
 
 struct OptionDef {
   OptionId id;
@@ -32,6 +42,12 @@ constexpr std::array kOptions = {
               "validate the configuration, print it with secrets redacted, exit"},
     OptionDef{OptionId::kListPlugins, "list-plugins", 0, "",
               "list installed plugins (name, version, ABI, services, file)"},
+    OptionDef{OptionId::kCheckRules, "check-rules", 0, "FILE",
+              "check a Prometheus rule file as `promtool check rules` does (repeatable); "
+              "exit 0 when every file loads, else 1"},
+    OptionDef{OptionId::kTestRules, "test-rules", 0, "FILE",
+              "run a promtool rule unit-test file through the alert evaluator (repeatable); "
+              "exit 0 when every case passes, else 1"},
     OptionDef{OptionId::kVersion, "version", 'v', "", "print the version and exit"},
     OptionDef{OptionId::kHelp, "help", 'h', "", "show this help"},
 };
@@ -56,7 +72,7 @@ std::string versionText() {
 std::string helpText() {
   std::string text =
       "usage: appliance [--role=ROLES] [--env=NAME] [--config=FILE]... "
-      "[--check-config | --list-plugins]\n\n"
+      "[--check-config | --list-plugins | --check-rules=FILE... | --test-rules=FILE...]\n\n"
       "One binary for the Task Manager platform: task API, storage, metrics, alerts, runner "
       "scaler.\n\n";
   for (const auto& option : kOptions) {
@@ -136,6 +152,12 @@ CliOutcome parseCommandLine(std::span<const char* const> args) {
         break;
       case OptionId::kListPlugins:
         out.command_line.list_plugins = true;
+        break;
+      case OptionId::kCheckRules:
+        out.command_line.check_rules.emplace_back(*value);
+        break;
+      case OptionId::kTestRules:
+        out.command_line.test_rules.emplace_back(*value);
         break;
       case OptionId::kVersion:
         out.output = versionText();

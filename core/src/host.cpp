@@ -573,6 +573,47 @@ int Host::shutDown() {
   return kExitOk;
 }
 
+int Host::runRuleTool(const CommandLine& cli) {
+  State& st = *state_;
+  std::vector<std::string> dirs{defaultPluginDir()};
+  if (!cli.env.empty() || !cli.config_files.empty()) {
+    auto root = st.loadEffectiveConfig(cli);
+    if (!root) {
+      fail(root.status().message());
+      return kExitConfig;
+    }
+    dirs = pluginDirsFromConfig(*root, defaultPluginDir());
+  }
+  auto files = locatePlugins({"alert_evaluator"}, dirs);
+  if (!files) {
+    fail("--check-rules/--test-rules need the alert_evaluator plugin: " + files.status().message());
+    return kExitConfig;
+  }
+  auto loaded = loadPlugin(files->front());
+  if (!loaded) {
+    fail(loaded.status().message());
+    return kExitConfig;
+  }
+  using RulesCli = int(const char*, int, const char* const*) noexcept;
+  const auto& library = (*loaded)->library;
+  if (!library.has("appliance_alert_rules_cli")) {
+    fail(files->front() + ": does not export appliance_alert_rules_cli (an older alert_evaluator)");
+    return kExitConfig;
+  }
+  auto& run = library.get<RulesCli>("appliance_alert_rules_cli");
+  int rc = kExitOk;
+  for (const auto& [mode, list] :
+       {std::pair{"check", &cli.check_rules}, std::pair{"test", &cli.test_rules}}) {
+    if (list->empty()) continue;
+    std::vector<const char*> argv;
+    for (const auto& f : *list) argv.push_back(f.c_str());
+    const int r = run(mode, static_cast<int>(argv.size()), argv.data());
+    if (r != 0) rc = r == 1 ? kExitFailure : kExitConfig;
+  }
+  std::fflush(stdout);
+  return rc;
+}
+
 int Host::listPlugins(const CommandLine& cli) {
   State& st = *state_;
   std::vector<std::string> dirs{defaultPluginDir()};

@@ -16,6 +16,8 @@ struct CommandLine {
   std::string env;                        // --env
   bool check_config = false;
   bool list_plugins = false;
+  std::vector<std::string> check_rules;  // --check-rules, repeatable
+  std::vector<std::string> test_rules;   // --test-rules, repeatable
 };
 
 // Exit codes: 0 fine, 1 start-up or runtime failure, 2 bad configuration or plugin.
@@ -40,6 +42,10 @@ class Host {
   int shutDown();
 
   int listPlugins(const CommandLine& cli);
+  // --check-rules / --test-rules: loads alert_evaluator.so (the plugin folder, or plugins.dir
+  // when --env/--config are given) and runs its appliance_alert_rules_cli; starts no server.
+  // 0 when every file passes, 1 when one fails, 2 when the plugin cannot be loaded.
+  int runRuleTool(const CommandLine& cli);
 
  private:
   struct State;

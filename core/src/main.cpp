@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   try {
     Host host;
     if (cli.command_line.list_plugins) return host.listPlugins(cli.command_line);
+    if (!cli.command_line.check_rules.empty() || !cli.command_line.test_rules.empty()) {
+      return host.runRuleTool(cli.command_line);
+    }
     const int rc = host.startUp(cli.command_line);
     if (rc >= 0) return rc;
     for (;;) {

@@ -28,6 +28,16 @@ TEST(CommandLine, AcceptsLongShortJoinedAndSeparateValues) {
   EXPECT_FALSE(out.command_line.list_plugins);
 }
 
+TEST(CommandLine, RuleToolsAreRepeatable) {
+  const auto out =
+      parse({"--check-rules=a.yaml", "--check-rules", "b.yaml", "--test-rules=t.yaml"});
+  ASSERT_FALSE(out.exit_code) << out.error;
+  EXPECT_EQ(out.command_line.check_rules, (std::vector<std::string>{"a.yaml", "b.yaml"}));
+  EXPECT_EQ(out.command_line.test_rules, (std::vector<std::string>{"t.yaml"}));
+  const auto empty = parse({"--test-rules="});
+  EXPECT_EQ(empty.exit_code, kExitConfig);
+}
+
 TEST(CommandLine, HelpAndVersionExitZeroWithTheirText) {
   const auto help = parse({"--role=api", "--help"});
   ASSERT_EQ(help.exit_code, kExitOk);

@@ -4,11 +4,12 @@
 //
 // Input: one rule file. Invariants: every error starts with the file name; a file that loads
 // has named groups, each rule either alerting or recording (never both), parsed expressions,
-// and non-negative durations.
+// and non-negative durations; its annotation templates expand without crashing.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fuzz_check.h"
 #include "rules/rule_file.h"
@@ -23,6 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(error.rfind("fuzz-rules.yaml", 0) == 0);
     return 0;
   }
+  namespace promql = appliance::plugins::alert_evaluator::promql;
+  const promql::Labels labels({{"instance", "i"}, {"job", "j"}});
+  const promql::Labels external(std::vector<promql::Label>{{"cluster", "c"}});
   for (const rules::RuleGroup& group : result.file.groups) {
     FUZZ_CHECK(!group.name.empty());
     FUZZ_CHECK(group.interval_ms >= 0 && group.limit >= 0);
@@ -30,6 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(rule.alert.empty() != rule.record.empty());
       FUZZ_CHECK(rule.expr != nullptr);
       FUZZ_CHECK(rule.for_ms >= 0 && rule.keep_firing_for_ms >= 0);
+      for (const auto& annotation : rule.annotations) {
+        (void)annotation.compiled.expand(
+            rules::TemplateData{&labels, &external, "http://example", 0.5});
+      }
     }
   }
   return 0;

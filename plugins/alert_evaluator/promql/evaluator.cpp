@@ -22,10 +22,13 @@ EvalResult Evaluator::evaluate(const Expr& expr, std::int64_t t_ms) const {
 }
 
 void checkNoDuplicates(const Vector& v) {
-  std::set<const Labels*, bool (*)(const Labels*, const Labels*)> seen(
-      [](const Labels* a, const Labels* b) { return *a < *b; });
-  for (const auto& s : v) {
-    if (!seen.insert(&s.labels).second) {
+  // One allocation and a sort: this runs on every function and operator result.
+  std::vector<const Labels*> sorted;
+  sorted.reserve(v.size());
+  for (const auto& s : v) sorted.push_back(&s.labels);
+  std::sort(sorted.begin(), sorted.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
+  for (std::size_t i = 1; i < sorted.size(); ++i) {
+    if (*sorted[i - 1] == *sorted[i]) {
       throw EvalError("vector cannot contain metrics with the same labelset");
     }
   }
@@ -89,8 +92,12 @@ Matrix Evaluation::selectRange(const Expr& e) {
   for (const Series* s : store_.select(e.matchers)) {
     auto first = std::lower_bound(s->points.begin(), s->points.end(), mint,
                                   [](const Point& p, std::int64_t t) { return p.t < t; });
+    auto last = std::upper_bound(first, s->points.end(), maxt,
+                                 [](std::int64_t t, const Point& p) { return t < p.t; });
+    if (first == last) continue;
     Series window{s->labels, {}};
-    for (auto it = first; it != s->points.end() && it->t <= maxt; ++it) {
+    window.points.reserve(static_cast<std::size_t>(last - first));
+    for (auto it = first; it != last; ++it) {
       if (!isStaleNaN(it->v)) window.points.push_back(*it);
     }
     if (!window.points.empty()) out.push_back(std::move(window));

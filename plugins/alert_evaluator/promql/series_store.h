@@ -20,8 +20,10 @@ namespace appliance::plugins::alert_evaluator::promql {
 class SeriesStore {
  public:
   SeriesStore() = default;
-  SeriesStore(const SeriesStore&) = delete;
+  SeriesStore(const SeriesStore&) = delete;  // the index points into series_
   SeriesStore& operator=(const SeriesStore&) = delete;
+  SeriesStore(SeriesStore&&) = default;  // set nodes move with the set: the index stays valid
+  SeriesStore& operator=(SeriesStore&&) = default;
 
   // Adds a sample; a sample at an existing timestamp replaces it. Labels with empty values
   // are dropped, as Prometheus does.

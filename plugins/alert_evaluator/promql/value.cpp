@@ -7,36 +7,60 @@
 
 namespace appliance::plugins::alert_evaluator::promql {
 
+const std::vector<Label>& Labels::emptyItems() {
+  static const std::vector<Label> empty;
+  return empty;
+}
+
+std::vector<Label>& Labels::mutableItems() {
+  if (!items_) {
+    items_ = std::make_shared<std::vector<Label>>();
+  } else if (items_.use_count() > 1) {
+    items_ = std::make_shared<std::vector<Label>>(*items_);
+  }
+  return *items_;
+}
+
 Labels::Labels(std::vector<Label> items) {
   std::stable_sort(items.begin(), items.end(),
                    [](const Label& a, const Label& b) { return a.name < b.name; });
+  std::vector<Label> out;
+  out.reserve(items.size());
   for (auto& item : items) {
-    if (!items_.empty() && items_.back().name == item.name) {
-      items_.back().value = std::move(item.value);
+    if (!out.empty() && out.back().name == item.name) {
+      out.back().value = std::move(item.value);
     } else {
-      items_.push_back(std::move(item));
+      out.push_back(std::move(item));
     }
   }
-  std::erase_if(items_, [](const Label& l) { return l.value.empty(); });
+  std::erase_if(out, [](const Label& l) { return l.value.empty(); });
+  if (!out.empty()) items_ = std::make_shared<std::vector<Label>>(std::move(out));
 }
 
 std::string_view Labels::get(std::string_view name) const {
-  auto it = std::lower_bound(items_.begin(), items_.end(), name,
+  const auto& items = this->items();
+  auto it = std::lower_bound(items.begin(), items.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != items_.end() && it->name == name) return it->value;
+  if (it != items.end() && it->name == name) return it->value;
   return {};
 }
 
 void Labels::set(std::string_view name, std::string_view value) {
-  auto it = std::lower_bound(items_.begin(), items_.end(), name,
-                             [](const Label& l, std::string_view n) { return l.name < n; });
-  const bool found = it != items_.end() && it->name == name;
+  const auto& current = items();
+  auto pos = std::lower_bound(current.begin(), current.end(), name,
+                              [](const Label& l, std::string_view n) { return l.name < n; });
+  const bool found = pos != current.end() && pos->name == name;
+  if (value.empty() && !found) return;
+  if (found && pos->value == value) return;
+  const auto index = pos - current.begin();
+  auto& items = mutableItems();
+  auto it = items.begin() + index;
   if (value.empty()) {
-    if (found) items_.erase(it);
+    items.erase(it);
   } else if (found) {
     it->value = std::string(value);
   } else {
-    items_.insert(it, Label{std::string(name), std::string(value)});
+    items.insert(it, Label{std::string(name), std::string(value)});
   }
 }
 
@@ -47,18 +71,22 @@ Labels Labels::withoutName() const {
 }
 
 Labels Labels::keep(const std::vector<std::string>& names) const {
-  Labels out;
-  for (const auto& l : items_) {
-    if (std::find(names.begin(), names.end(), l.name) != names.end()) out.items_.push_back(l);
+  std::vector<Label> kept;
+  for (const auto& l : items()) {
+    if (std::find(names.begin(), names.end(), l.name) != names.end()) kept.push_back(l);
   }
+  Labels out;
+  if (!kept.empty()) out.items_ = std::make_shared<std::vector<Label>>(std::move(kept));
   return out;
 }
 
 Labels Labels::drop(const std::vector<std::string>& names) const {
-  Labels out;
-  for (const auto& l : items_) {
-    if (std::find(names.begin(), names.end(), l.name) == names.end()) out.items_.push_back(l);
+  std::vector<Label> kept;
+  for (const auto& l : items()) {
+    if (std::find(names.begin(), names.end(), l.name) == names.end()) kept.push_back(l);
   }
+  Labels out;
+  if (!kept.empty()) out.items_ = std::make_shared<std::vector<Label>>(std::move(kept));
   return out;
 }
 
@@ -83,11 +111,12 @@ void appendQuoted(std::string& out, std::string_view s) {
 
 std::string Labels::toString() const {
   std::string out = "{";
-  for (std::size_t i = 0; i < items_.size(); ++i) {
+  const auto& items = this->items();
+  for (std::size_t i = 0; i < items.size(); ++i) {
     if (i > 0) out += ", ";
-    out += items_[i].name;
+    out += items[i].name;
     out += '=';
-    appendQuoted(out, items_[i].value);
+    appendQuoted(out, items[i].value);
   }
   out += '}';
   return out;

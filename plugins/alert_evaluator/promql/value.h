@@ -4,6 +4,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,9 @@ struct Label {
 };
 
 // A label set, sorted by name, without empty values (Prometheus treats an empty value as an
-// absent label).
+// absent label). Copies share one immutable item list (copy-on-write): the evaluator copies
+// label sets for every sample it touches, and a copy must not cost an allocation. Distinct
+// Labels objects may be used from different threads; one object is not thread-safe.
 class Labels {
  public:
   Labels() = default;
@@ -35,16 +38,24 @@ class Labels {
   Labels keep(const std::vector<std::string>& names) const;
   Labels drop(const std::vector<std::string>& names) const;
 
-  const std::vector<Label>& items() const { return items_; }
-  bool empty() const { return items_.empty(); }
+  const std::vector<Label>& items() const { return items_ ? *items_ : emptyItems(); }
+  bool empty() const { return !items_ || items_->empty(); }
   // {a="1", b="2"}: Prometheus's own rendering, used in messages and test output.
   std::string toString() const;
 
-  auto operator<=>(const Labels&) const = default;
-  bool operator==(const Labels&) const = default;
+  std::strong_ordering operator<=>(const Labels& other) const {
+    if (items_ == other.items_) return std::strong_ordering::equal;
+    return items() <=> other.items();
+  }
+  bool operator==(const Labels& other) const {
+    return items_ == other.items_ || items() == other.items();
+  }
 
  private:
-  std::vector<Label> items_;
+  static const std::vector<Label>& emptyItems();
+  std::vector<Label>& mutableItems();  // clones the shared list first
+
+  std::shared_ptr<std::vector<Label>> items_;  // null: no labels
 };
 
 // Prometheus's stale marker: a NaN with a fixed bit pattern, written when a series vanishes.

@@ -1,5 +1,6 @@
 #include "group_evaluator.h"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace appliance::plugins::alert_evaluator::rules {
@@ -48,7 +49,12 @@ std::vector<std::string> GroupEvaluator::evaluate(promql::SeriesStore& store, st
   const promql::Evaluator evaluator(store, context_.options);
   for (auto& state : states_) {
     const Rule& rule = *state.rule;
-    promql::EvalResult result = evaluator.evaluate(*rule.expr, ts);
+    const auto started = std::chrono::steady_clock::now();
+    promql::EvalResult result =
+        context_.query ? context_.query(rule, ts) : evaluator.evaluate(*rule.expr, ts);
+    state.last_evaluation_ms = ts;
+    state.evaluation_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     Vector out;
     try {
       if (!result.ok()) throw RuleError(result.error);
@@ -151,6 +157,13 @@ void GroupEvaluator::applyAlerts(RuleState& state, std::map<Labels, Alert> curre
   }
   for (auto it = state.active.begin(); it != state.active.end();) {
     Alert& a = it->second;
+    if (current.count(it->first) == 0 && a.state != AlertState::kInactive &&
+        (++a.missing_evaluations < context_.missing_evaluations_to_resolve ||
+         ts < hold_missing_until_ms_)) {
+      ++it;  // held: missing fewer times in a row than missing_evaluations_to_resolve
+      continue;
+    }
+    if (current.count(it->first) != 0) a.missing_evaluations = 0;
     if (current.count(it->first) == 0) {
       bool keep_firing = false;
       if (a.state == AlertState::kFiring && rule.keep_firing_for_ms > 0) {
@@ -179,6 +192,25 @@ void GroupEvaluator::applyAlerts(RuleState& state, std::map<Labels, Alert> curre
     }
     ++it;
   }
+}
+
+bool GroupEvaluator::restoreAlert(std::size_t rule_index, const std::string& rule_name,
+                                  Alert alert) {
+  RuleState* target = nullptr;
+  if (rule_index < states_.size() && states_[rule_index].rule->alert == rule_name) {
+    target = &states_[rule_index];
+  } else {
+    for (auto& s : states_) {
+      if (s.rule->alert == rule_name) {
+        target = &s;
+        break;
+      }
+    }
+  }
+  if (target == nullptr) return false;
+  promql::Labels labels = alert.labels;
+  target->active[labels] = std::move(alert);
+  return true;
 }
 
 }  // namespace appliance::plugins::alert_evaluator::rules

@@ -7,6 +7,7 @@
 // not thread-safe (one evaluation loop owns it).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,11 @@ struct Alert {
   std::optional<std::int64_t> fired_at;
   std::optional<std::int64_t> resolved_at;
   std::optional<std::int64_t> keep_firing_since;
+  // Notification bookkeeping (rules/alerting.go's lastSentAt and validUntil) and the
+  // evaluations in a row that did not return this alert (missing_evaluations_to_resolve).
+  std::optional<std::int64_t> last_sent_at;
+  std::int64_t valid_until = 0;
+  int missing_evaluations = 0;
 };
 
 struct RuleState {
@@ -37,12 +43,20 @@ struct RuleState {
   std::map<promql::Labels, Alert> active;  // alerting rules: by alert labels
   std::string last_error;
   std::map<promql::Labels, bool> series_in_last_eval;  // for stale markers
+  std::int64_t last_evaluation_ms = 0;                 // 0: never evaluated
+  double evaluation_seconds = 0;                       // the last evaluation's duration
 };
 
 struct EvalContext {
   promql::Labels external_labels;
   std::string external_url;
   promql::EvalOptions options;
+  // When set, rules are evaluated by this (an instant query against a remote Prometheus)
+  // instead of against the store; recording rules' output is still written to the store.
+  std::function<promql::EvalResult(const Rule&, std::int64_t ts)> query;
+  // Evaluations in a row an active alert must be missing from its rule's result before it is
+  // resolved (pending: dropped). 1 is Prometheus's behaviour; more rides out a failed scrape.
+  int missing_evaluations_to_resolve = 1;
 };
 
 class GroupEvaluator {
@@ -56,6 +70,14 @@ class GroupEvaluator {
 
   const RuleGroup& group() const { return group_; }
   const std::vector<RuleState>& rules() const { return states_; }
+  std::vector<RuleState>& mutableRules() { return states_; }
+  // Until `ts_ms`, an active alert missing from its rule's result is held as it is (neither
+  // resolved nor dropped): after a restart the history a rule reads (rate over 5m) has to
+  // refill before "no result" means "resolved".
+  void holdMissingUntil(std::int64_t ts_ms) { hold_missing_until_ms_ = ts_ms; }
+  // Puts back an alert saved before a restart (its rule found by name and position); false
+  // when no alerting rule of that name exists at `rule_index` or elsewhere in the group.
+  bool restoreAlert(std::size_t rule_index, const std::string& rule_name, Alert alert);
 
  private:
   promql::Vector evaluateRecording(RuleState& state, const promql::Vector& result);
@@ -65,6 +87,7 @@ class GroupEvaluator {
   const RuleGroup& group_;
   EvalContext context_;
   std::vector<RuleState> states_;
+  std::int64_t hold_missing_until_ms_ = 0;
 };
 
 }  // namespace appliance::plugins::alert_evaluator::rules

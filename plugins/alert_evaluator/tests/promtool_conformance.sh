@@ -4,7 +4,8 @@
 # Prometheus. Then checks the rule files (DIR/*_rules.yaml and config/alerts.yaml) with
 # `promtool check rules` and `alert_rules_test --check`, and a broken file with both: they
 # must agree. Exit 77 (CTest: skipped) when promtool is not installed.
-#   promtool_conformance.sh <alert_rules_test binary> <dir> <config/alerts.yaml>
+#   promtool_conformance.sh <alert_rules_test or appliance binary> <dir> <config/alerts.yaml>
+# With the appliance binary, the engine runs as `appliance --test-rules=F` / `--check-rules=F`.
 set -uo pipefail
 runner=$1
 dir=$2
@@ -13,6 +14,18 @@ if ! command -v promtool >/dev/null 2>&1; then
   echo "SKIPPED: promtool not installed (Debian package prometheus)"
   exit 77
 fi
+engine() {
+  if [[ $(basename "$runner") == appliance ]]; then
+    if [[ $1 == --check ]]; then
+      shift
+      "$runner" "${@/#/--check-rules=}"
+    else
+      "$runner" "${@/#/--test-rules=}"
+    fi
+  else
+    "$runner" "$@"
+  fi
+}
 shopt -s nullglob
 tests=("$dir"/*_test.yaml)
 if ((${#tests[@]} == 0)); then
@@ -26,7 +39,7 @@ for f in "${tests[@]}"; do
     echo "$out"
     status=1
   fi
-  if ! out=$("$runner" "$f" 2>&1); then
+  if ! out=$(engine "$f" 2>&1); then
     echo "engine FAILED on $f:"
     echo "$out"
     status=1
@@ -34,7 +47,7 @@ for f in "${tests[@]}"; do
 done
 for f in "$alerts" "$dir"/*_rules.yaml; do
   promtool check rules "$f" >/dev/null 2>&1 || { echo "promtool check rules FAILED on $f"; status=1; }
-  "$runner" --check "$f" >/dev/null 2>&1 || { echo "engine --check FAILED on $f"; status=1; }
+  engine --check "$f" >/dev/null 2>&1 || { echo "engine --check FAILED on $f"; status=1; }
 done
 broken=$(mktemp --suffix=.yaml)
 trap 'rm -f "$broken"' EXIT
@@ -43,7 +56,7 @@ if promtool check rules "$broken" >/dev/null 2>&1; then
   echo "promtool accepted a broken rule file"
   status=1
 fi
-if "$runner" --check "$broken" >/dev/null 2>&1; then
+if engine --check "$broken" >/dev/null 2>&1; then
   echo "the engine accepted a broken rule file"
   status=1
 fi

@@ -1,0 +1,41 @@
+#pragma once
+// The Prometheus text exposition format 0.0.4, parsed completely: `# HELP` (with `\\` and
+// `\n` escapes) and `# TYPE` lines (counter, gauge, histogram, summary, untyped; a second TYPE
+// for one name is an error, as in Prometheus), other comments ignored, samples with optional
+// labels (`\\`, `\"`, `\n` escapes, a trailing comma allowed), values as Go's ParseFloat
+// reads them (`NaN`, `+Inf`, `-Inf`, exponents), optional millisecond timestamps, blank
+// lines, and OpenMetrics' `# EOF` tolerated (nothing after it is read). Histograms and
+// summaries are their `_bucket`/`_sum`/`_count` and quantile samples. The first error ends
+// parsing with the line and column. Pure function; safe from any thread.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "promql/value.h"
+
+namespace appliance::plugins::alert_evaluator::exposition {
+
+struct ParsedSample {
+  promql::Labels labels;  // including __name__
+  double value = 0;
+  std::optional<std::int64_t> timestamp_ms;
+};
+
+struct ParseResult {
+  std::vector<ParsedSample> samples;
+  std::map<std::string, std::string> types;  // metric family -> type
+  std::map<std::string, std::string> help;   // metric family -> unescaped help text
+  std::string error;                         // "line 3, column 7: ..." ; "" when ok
+  bool ok() const { return error.empty(); }
+};
+
+ParseResult parse(std::string_view text);
+
+// Go's strconv.ParseFloat for exposition values; nullopt when `text` is not a number.
+std::optional<double> parseValue(std::string_view text);
+
+}  // namespace appliance::plugins::alert_evaluator::exposition

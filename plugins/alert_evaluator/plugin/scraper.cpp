@@ -1,0 +1,94 @@
+#include "scraper.h"
+
+#include <utility>
+
+namespace appliance::plugins::alert_evaluator {
+
+std::string instanceOf(const std::string& url) {
+  std::size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  const std::size_t end = url.find_first_of("/?#", start);
+  return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+ScrapeOutcome fetchTarget(HttpClient& client, const ScrapeTarget& target,
+                          std::chrono::milliseconds timeout) {
+  ScrapeOutcome outcome;
+  const auto started = std::chrono::steady_clock::now();
+  HttpClientRequest request;
+  request.url = target.url;
+  request.timeout = timeout;
+  request.endpoint = "/metrics";
+  request.headers.push_back({"Accept", "text/plain;version=0.0.4;q=0.9,*/*;q=0.1"});
+  request.headers.push_back({"X-Prometheus-Scrape-Timeout-Seconds",
+                             std::to_string(static_cast<double>(timeout.count()) / 1000.0)});
+  auto response = client.send(request);
+  outcome.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!response.isOk()) {
+    outcome.error = response.status().message();
+    return outcome;
+  }
+  if (response.value().status != 200) {
+    outcome.error = "server returned HTTP status " + std::to_string(response.value().status);
+    return outcome;
+  }
+  outcome.parsed = exposition::parse(response.value().body);
+  if (!outcome.parsed.ok()) {
+    outcome.error = "parsing the exposition: " + outcome.parsed.error;
+    return outcome;
+  }
+  if (target.sample_limit > 0 &&
+      static_cast<std::int64_t>(outcome.parsed.samples.size()) > target.sample_limit) {
+    outcome.error = "sample limit exceeded: " + std::to_string(outcome.parsed.samples.size()) +
+                    " samples > sample_limit " + std::to_string(target.sample_limit);
+  }
+  return outcome;
+}
+
+std::size_t applyScrape(promql::SeriesStore& store, ScrapeTarget& target, ScrapeOutcome outcome,
+                        std::int64_t ts_ms) {
+  const bool up = outcome.error.empty();
+  std::set<promql::Labels> seen;
+  std::size_t appended = 0;
+  if (up) {
+    for (auto& sample : outcome.parsed.samples) {
+      const std::string_view name = sample.labels.get(promql::kMetricNameLabel);
+      if (target.drop_alert_series && (name == "ALERTS" || name == "ALERTS_FOR_STATE")) continue;
+      promql::Labels labels = sample.labels;
+      for (const auto& l : target.labels.items()) {
+        const std::string_view scraped = labels.get(l.name);
+        if (!scraped.empty()) {
+          if (target.honor_labels) continue;
+          labels.set("exported_" + l.name, scraped);
+        }
+        labels.set(l.name, l.value);
+      }
+      // A sample with its own timestamp is stored at it and never stale-marked (Prometheus).
+      if (sample.timestamp_ms) {
+        store.append(labels, *sample.timestamp_ms, sample.value);
+      } else {
+        store.append(labels, ts_ms, sample.value);
+        seen.insert(labels);
+      }
+      ++appended;
+    }
+  }
+  for (const auto& labels : target.last_series) {
+    if (seen.count(labels) == 0) store.append(labels, ts_ms, promql::staleNaN());
+  }
+  target.last_series = std::move(seen);
+  target.last_error = outcome.error;
+  target.last_scrape_ms = ts_ms;
+  auto report = [&](const char* name, double v) {
+    promql::Labels labels = target.labels;
+    labels.set(promql::kMetricNameLabel, name);
+    store.append(labels, ts_ms, v);
+  };
+  report("up", up ? 1 : 0);
+  report("scrape_duration_seconds", outcome.duration_seconds);
+  report("scrape_samples_scraped", static_cast<double>(outcome.parsed.samples.size()));
+  return appended;
+}
+
+}  // namespace appliance::plugins::alert_evaluator
