@@ -20,7 +20,6 @@
 
 namespace appliance::plugins::runner_scaler {
 
-using Clock = std::chrono::system_clock;
 using TimePoint = std::chrono::system_clock::time_point;
 
 struct PoolLimits {
