@@ -324,6 +324,7 @@ Result<ScalerConfig> parseConfig(const ConfigNode& section, const std::string& t
   config.decision_interval =
       reader.duration("decision_interval", config.decision_interval, std::chrono::milliseconds(100),
                       std::chrono::minutes(5));
+  config.coalesce = reader.duration("coalesce", config.coalesce, {}, std::chrono::seconds(10));
   config.recent_decisions =
       static_cast<std::size_t>(reader.integer("recent_decisions", 50, 1, 10000));
   config.dedupe_deliveries =

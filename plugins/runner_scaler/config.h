@@ -63,6 +63,7 @@ struct ScalerConfig {
   std::vector<PoolConfig> pools;
   std::chrono::milliseconds dry_run_boot_delay{std::chrono::seconds(20)};
   std::chrono::milliseconds decision_interval{std::chrono::seconds(1)};
+  std::chrono::milliseconds coalesce{200};  // quiet time that ends a burst of deliveries
   std::size_t recent_decisions = 50;
   std::size_t dedupe_deliveries = 10000;
 };

@@ -340,6 +340,14 @@ void Scaler::startThread() {
       {
         std::unique_lock wl(wake_mutex_);
         wake_.wait_for(wl, config_.decision_interval, [this] { return wake_flag_ || stopping_; });
+        // Let a burst of deliveries land before deciding (one decision per burst): wait until
+        // `coalesce` passes without a new one, at most 5 x coalesce.
+        for (int k = 0; k < 5 && wake_flag_ && !stopping_ && config_.coalesce.count() > 0; ++k) {
+          wake_flag_ = false;
+          if (!wake_.wait_for(wl, config_.coalesce, [this] { return wake_flag_ || stopping_; })) {
+            break;
+          }
+        }
         if (stopping_) return;
         wake_flag_ = false;
       }
