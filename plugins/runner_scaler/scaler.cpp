@@ -148,7 +148,7 @@ bool Scaler::rememberDelivery(const std::string& id) {
 void Scaler::observe(std::vector<JobObservation> jobs) {
   {
     std::lock_guard lock(mutex_);
-    pending_.push_back(Pending{std::move(jobs), false, {}, {}});
+    pending_.push_back(Pending{std::move(jobs), false, {}, {}, clock_.steadyNow()});
   }
   std::lock_guard wl(wake_mutex_);
   wake_flag_ = true;
@@ -159,7 +159,7 @@ void Scaler::snapshot(const std::string& repository, std::vector<JobObservation>
                       TimePoint started) {
   {
     std::lock_guard lock(mutex_);
-    pending_.push_back(Pending{std::move(active), true, repository, started});
+    pending_.push_back(Pending{std::move(active), true, repository, started, clock_.steadyNow()});
   }
   std::lock_guard wl(wake_mutex_);
   wake_flag_ = true;
@@ -169,10 +169,12 @@ void Scaler::snapshot(const std::string& repository, std::vector<JobObservation>
 void Scaler::step() {
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();
+  std::vector<std::chrono::steady_clock::time_point> received;
   while (!pending_.empty()) {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
     applyLocked(p, now);
+    if (!p.is_snapshot) received.push_back(p.received);
   }
   tracker_.prune(now);
   const double elapsed =
@@ -180,6 +182,15 @@ void Scaler::step() {
                  : 0.0;
   last_step_ = now;
   for (const auto& pool : config_.pools) decideLocked(pool, now, elapsed);
+  const auto decided = clock_.steadyNow();
+  for (const auto& t : received) {
+    const double ms = std::chrono::duration<double, std::milli>(decided - t).count();
+    if (latencies_ms_.size() < kLatencySamples) {
+      latencies_ms_.push_back(ms);
+    } else {
+      latencies_ms_[latency_next_++ % kLatencySamples] = ms;
+    }
+  }
   metrics_->unmatchedJobs().Set(tracker_.unmatched());
   if (kv_ && !new_deliveries_.empty()) {
     std::vector<KvWrite> writes;
@@ -340,13 +351,15 @@ void Scaler::startThread() {
       {
         std::unique_lock wl(wake_mutex_);
         wake_.wait_for(wl, config_.decision_interval, [this] { return wake_flag_ || stopping_; });
-        // Let a burst of deliveries land before deciding (one decision per burst): wait until
-        // `coalesce` passes without a new one, at most 5 x coalesce.
-        for (int k = 0; k < 5 && wake_flag_ && !stopping_ && config_.coalesce.count() > 0; ++k) {
+        // Let a burst of deliveries land before deciding (one decision per burst): wait for a
+        // quiet gap of `coalesce`, but never longer than 5 x coalesce in all.
+        const auto deadline = std::chrono::steady_clock::now() + 5 * config_.coalesce;
+        while (wake_flag_ && !stopping_ && config_.coalesce.count() > 0) {
           wake_flag_ = false;
-          if (!wake_.wait_for(wl, config_.coalesce, [this] { return wake_flag_ || stopping_; })) {
-            break;
-          }
+          const auto until =
+              std::min(std::chrono::steady_clock::now() + config_.coalesce, deadline);
+          if (!wake_.wait_until(wl, until, [this] { return wake_flag_ || stopping_; })) break;
+          if (std::chrono::steady_clock::now() >= deadline) break;
         }
         if (stopping_) return;
         wake_flag_ = false;
@@ -408,8 +421,19 @@ std::string Scaler::poolJson(const PoolConfig& pool, TimePoint now) {
 std::string Scaler::runnersJson() {
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();
+  std::vector<double> sorted = latencies_ms_;
+  std::sort(sorted.begin(), sorted.end());
+  const auto pct = [&](double p) {
+    if (sorted.empty()) return 0.0;
+    const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
+    return sorted[i];
+  };
+  std::ostringstream latency;
+  latency << "{\"samples\":" << sorted.size() << ",\"p50\":" << pct(0.5) << ",\"p99\":" << pct(0.99)
+          << "}";
   std::string o = "{\"backend\":" + jsonQuote(backend_->name()) +
-                  ",\"unmatched_jobs\":" + std::to_string(tracker_.unmatched()) + ",\"pools\":[";
+                  ",\"unmatched_jobs\":" + std::to_string(tracker_.unmatched()) +
+                  ",\"webhook_to_decision_ms\":" + latency.str() + ",\"pools\":[";
   for (std::size_t k = 0; k < config_.pools.size(); ++k) {
     o += (k ? "," : "") + poolJson(config_.pools[k], now);
   }

@@ -71,6 +71,7 @@ class Scaler final : public DemandSink {
     bool is_snapshot = false;
     std::string repository;
     TimePoint started;
+    std::chrono::steady_clock::time_point received;
   };
 
   void applyLocked(const Pending& pending, TimePoint now);
@@ -97,6 +98,10 @@ class Scaler final : public DemandSink {
   std::unordered_set<std::string> deliveries_;
   std::vector<std::string> new_deliveries_;  // to persist on the next step
   std::optional<TimePoint> last_step_;
+  // Receipt-to-decision latencies of the last kLatencySamples webhook batches, in ms.
+  static constexpr std::size_t kLatencySamples = 10000;
+  std::vector<double> latencies_ms_;
+  std::size_t latency_next_ = 0;
   TimePoint last_budget_write_{};
   bool kv_failing_ = false;
 
