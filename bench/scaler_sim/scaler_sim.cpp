@@ -36,7 +36,7 @@ struct TraceJob {
 
 struct Trace {
   std::string name;
-  int length = 0;  // seconds
+  int length = 0;      // seconds
   int start_hour = 0;  // UTC hour of t=0 (schedules)
   std::vector<TraceJob> jobs;
 };
@@ -51,12 +51,14 @@ Trace makeTrace(const std::string& name, std::uint32_t seed) {
   auto poisson = [&](int from, int to, double per_hour) {
     std::exponential_distribution<double> gap(per_hour / 3600.0);
     for (double x = from + gap(rng); x < to; x += gap(rng)) {
-      t.jobs.push_back({static_cast<int>(x), std::clamp(static_cast<int>(dur(rng)), 30, 3600), run++});
+      t.jobs.push_back(
+          {static_cast<int>(x), std::clamp(static_cast<int>(dur(rng)), 30, 3600), run++});
     }
   };
   auto burst = [&](int at, int n, double median) {
     std::lognormal_distribution<double> d(std::log(median), 0.4);
-    for (int k = 0; k < n; ++k) t.jobs.push_back({at + k % 3, std::clamp(static_cast<int>(d(rng)), 30, 3600), run});
+    for (int k = 0; k < n; ++k)
+      t.jobs.push_back({at + k % 3, std::clamp(static_cast<int>(d(rng)), 30, 3600), run});
     ++run;
   };
   if (name == "workday") {  // 24 h from 00:00 UTC: office hours 08-19 with matrix bursts
@@ -71,7 +73,7 @@ Trace makeTrace(const std::string& name, std::uint32_t seed) {
     t.start_hour = 22;
     poisson(0, t.length, 1.5);
     burst(4 * 3600, 4, 600);  // the nightly matrix
-  } else {  // release_day: a workday plus a release spike at 14:00
+  } else {                    // release_day: a workday plus a release spike at 14:00
     t = makeTrace("workday", seed);
     t.name = "release_day";
     for (int k = 0; k < 10; ++k) burst(14 * 3600 + k * 60, 15, 480);
@@ -118,7 +120,7 @@ bool readTrace(const std::string& path, Trace& t) {
 struct Runner {
   int id = 0;
   int created = 0, ready_at = 0;
-  int job = -1;        // index into trace jobs
+  int job = -1;  // index into trace jobs
   int idle_since = -1;
   bool ephemeral = true;
   int node = 0;
@@ -184,7 +186,8 @@ class Cluster {
   }
   void tick(int now) {
     for (auto it = nodes_.begin(); it != nodes_.end();) {
-      if (it->second.used == 0 && it->second.empty_since >= 0 && now - it->second.empty_since >= 600) {
+      if (it->second.used == 0 && it->second.empty_since >= 0 &&
+          now - it->second.empty_since >= 600) {
         it = nodes_.erase(it);
       } else {
         ++it;
@@ -195,8 +198,9 @@ class Cluster {
   std::vector<RunnerView> views(int now, TimePoint base) const {
     std::vector<RunnerView> out;
     for (const auto& r : runners_) {
-      RunnerPhase p = r.job >= 0 ? RunnerPhase::kBusy
-                                 : now < r.ready_at ? RunnerPhase::kBooting : RunnerPhase::kIdle;
+      RunnerPhase p = r.job >= 0         ? RunnerPhase::kBusy
+                      : now < r.ready_at ? RunnerPhase::kBooting
+                                         : RunnerPhase::kIdle;
       const int since = p == RunnerPhase::kIdle ? std::max(r.ready_at, r.idle_since) : r.created;
       out.push_back({std::to_string(r.id), p, base + seconds(since)});
     }
@@ -216,8 +220,8 @@ class Cluster {
 // What a scaler can see: true queue (for pollers, at poll time) or the webhook stream.
 struct World {
   int now = 0;
-  std::vector<int> queued;       // job indices waiting, FIFO
-  std::vector<int> running;      // job indices running
+  std::vector<int> queued;   // job indices waiting, FIFO
+  std::vector<int> running;  // job indices running
   const Trace* trace = nullptr;
   std::vector<bool> webhook_lost_queued, webhook_lost_completed;
 };
@@ -305,7 +309,9 @@ class Keda : public Scaler {
       if (w.now - lowered_since_ >= 300) {
         auto& rs = c.runners();
         std::vector<int> ids;
-        for (auto it = rs.rbegin(); it != rs.rend() && static_cast<int>(ids.size()) < current - target; ++it) ids.push_back(it->id);
+        for (auto it = rs.rbegin();
+             it != rs.rend() && static_cast<int>(ids.size()) < current - target; ++it)
+          ids.push_back(it->id);
         for (int id : ids) c.remove(id, w.now, s, requeue);
         lowered_since_ = -1;
       }
@@ -365,6 +371,7 @@ class ArcScaleSet : public Scaler {
  private:
   int pending_ = 0;
   int now_ = 0;
+
  public:
   friend void advanceScaleSet(ArcScaleSet& a, int now) { a.now_ = now; }
 };
@@ -487,7 +494,8 @@ Stats simulate(const Trace& trace, Scaler& scaler, std::uint32_t seed, double lo
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto idx = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
+  const auto idx =
+      static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
   return v[std::min(idx, v.size() - 1)];
 }
 
@@ -516,12 +524,18 @@ int main(int argc, char** argv) {
   std::string write_dir;
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
-    if (a == "--trace" && k + 1 < argc) files.push_back(argv[++k]);
-    else if (a == "--seed" && k + 1 < argc) seed = static_cast<std::uint32_t>(std::stoul(argv[++k]));
-    else if (a == "--loss" && k + 1 < argc) loss = std::stod(argv[++k]);
-    else if (a == "--write-traces" && k + 1 < argc) write_dir = argv[++k];
+    if (a == "--trace" && k + 1 < argc)
+      files.push_back(argv[++k]);
+    else if (a == "--seed" && k + 1 < argc)
+      seed = static_cast<std::uint32_t>(std::stoul(argv[++k]));
+    else if (a == "--loss" && k + 1 < argc)
+      loss = std::stod(argv[++k]);
+    else if (a == "--write-traces" && k + 1 < argc)
+      write_dir = argv[++k];
     else {
-      std::fprintf(stderr, "usage: scaler_sim [--trace FILE]... [--seed N] [--loss 0.05] [--write-traces DIR]\n");
+      std::fprintf(
+          stderr,
+          "usage: scaler_sim [--trace FILE]... [--seed N] [--loss 0.05] [--write-traces DIR]\n");
       return 2;
     }
   }
@@ -538,19 +552,26 @@ int main(int argc, char** argv) {
   for (const auto& f : files) {
     Trace t;
     if (!readTrace(f, t)) {
-      std::fprintf(stderr, "scaler_sim: %s is not a trace (# name length=S start_hour=H, then arrival_s,duration_s,run lines)\n", f.c_str());
+      std::fprintf(stderr,
+                   "scaler_sim: %s is not a trace (# name length=S start_hour=H, then "
+                   "arrival_s,duration_s,run lines)\n",
+                   f.c_str());
       return 1;
     }
     traces.push_back(std::move(t));
   }
   if (traces.empty()) {
-    for (const char* n : {"workday", "quiet_night", "release_day"}) traces.push_back(makeTrace(n, 7));
+    for (const char* n : {"workday", "quiet_night", "release_day"})
+      traces.push_back(makeTrace(n, 7));
   }
-  std::printf("| trace | policy | jobs | wait p50 s | p95 s | p99 s | busy runner-min | idle runner-min | killed | never started | API calls/h |\n");
+  std::printf(
+      "| trace | policy | jobs | wait p50 s | p95 s | p99 s | busy runner-min | idle runner-min | "
+      "killed | never started | API calls/h |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& t : traces) {
     // 2023-11-13 is a Monday; t=0 is start_hour UTC that day.
-    const TimePoint base{std::chrono::sys_days{std::chrono::year{2023} / 11 / 13} + std::chrono::hours(t.start_hour)};
+    const TimePoint base{std::chrono::sys_days{std::chrono::year{2023} / 11 / 13} +
+                         std::chrono::hours(t.start_hour)};
     std::vector<std::unique_ptr<Scaler>> scalers;
     for (int warm : {0, 1, 2}) {
       scalers.push_back(std::make_unique<OurPolicy>(
@@ -564,8 +585,8 @@ int main(int argc, char** argv) {
       const Stats st = simulate(t, *s, seed, loss);
       std::printf("| %s | %s | %zu | %.0f | %.0f | %.0f | %.0f | %.0f | %d | %d | %.0f |\n",
                   t.name.c_str(), s->name().c_str(), t.jobs.size(), percentile(st.waits, 50),
-                  percentile(st.waits, 95), percentile(st.waits, 99), st.busy_s / 60, st.idle_s / 60,
-                  st.killed, st.never_started, st.api_calls);
+                  percentile(st.waits, 95), percentile(st.waits, 99), st.busy_s / 60,
+                  st.idle_s / 60, st.killed, st.never_started, st.api_calls);
     }
   }
   return 0;
