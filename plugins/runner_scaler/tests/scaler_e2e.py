@@ -231,6 +231,62 @@ runner_scaler:
         self.assertNotIn(SECRET, out)
 
 
+class GitHubAppE2E(unittest.TestCase):
+    """GitHub App auth through the real binary: RS256 JWT -> installation token, refreshed
+    five minutes before expires_at (the fake hands out tokens valid for 5 min + 3 s)."""
+
+    def test_app_tokens_are_minted_and_refreshed_before_expiry(self):
+        d = tempfile.TemporaryDirectory(prefix="scaler-app-e2e-")
+        key = os.path.join(d.name, "app.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                        "rsa_keygen_bits:2048", "-out", key], check=True, capture_output=True)
+        github, fake = fake_github.serve(None, app_id=4242)
+        fake.token_ttl = 303
+        fake.runs = {"acme/infra": {700: {"status": "queued", "jobs": [
+            {"id": 7001, "run_id": 700, "status": "queued", "labels": LABELS}]}}}
+        listen = f"127.0.0.1:{free_port()}"
+        cfg = os.path.join(d.name, "app.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""http: {{listen: "{listen}", access_log: false}}
+data: {{dir: {d.name}/data}}
+roles: {{scaler: [runner_scaler]}}
+runner_scaler:
+  github:
+    api_url: http://127.0.0.1:{github.server_address[1]}
+    app: {{id: "4242", installation_id: "99", private_key_file: {key}}}
+    webhook_secret: "{SECRET}"
+    repositories: [acme/infra]
+    poll_interval: 5s
+  pools: [{{name: linux, labels: [linux, terraform, kubernetes], max: 5}}]
+""")
+        log = open(os.path.join(d.name, "app.log"), "w+")
+        proc = subprocess.Popen([BINARY, f"--config={cfg}", "--role=scaler"], stdout=log,
+                                stderr=subprocess.STDOUT)
+        try:
+            def queued():
+                try:
+                    with urllib.request.urlopen(f"http://{listen}/runners", timeout=5) as r:
+                        return json.loads(r.read())["pools"][0]["demand"]["queued"] == 1
+                except OSError:
+                    return False
+            self.assertTrue(eventually(queued, timeout=20), "the App-authenticated poll found nothing")
+            exchanges = lambda: [r for r in fake.requests if r["path"] == "/app/installations/99/access_tokens"]
+            self.assertTrue(eventually(lambda: len(exchanges()) >= 2, timeout=15),
+                            "the installation token was not refreshed before expiry")
+            listings = [r for r in fake.requests if r["path"].startswith("/repos/")]
+            self.assertTrue(listings)
+            log.flush()
+            out = open(log.name).read()
+            self.assertNotIn("ghs_", out)
+            self.assertNotIn("PRIVATE KEY", out)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+            github.shutdown()
+            log.close()
+            d.cleanup()
+
+
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)
     unittest.main(verbosity=2)
