@@ -44,6 +44,9 @@ class DemandSink {
   // `started`: repairs jobs whose completion was never announced.
   virtual void snapshot(const std::string& repository, std::vector<JobObservation> active,
                         TimePoint started) = 0;
+  // Absolute demand for one pool from a source that counts for us (part 2's scale-set
+  // statistics: totalAssignedJobs); from then on it replaces the per-job count of that pool.
+  virtual void statistics(const std::string& pool, JobDemand demand) = 0;
 };
 
 class DemandSource {

@@ -124,7 +124,7 @@ GitHubPoller::GitHubPoller(GitHubConfig config, std::shared_ptr<HttpClient> clie
 }
 
 void GitHubPoller::reloadCredentials() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(cred_mutex_);
   if (!config_.token_file.empty()) {
     std::error_code ec;
     const auto mtime = std::filesystem::last_write_time(config_.token_file, ec);
@@ -149,7 +149,7 @@ void GitHubPoller::reloadCredentials() {
 void GitHubPoller::shutdown() { client_->shutdown(); }
 
 HealthResult GitHubPoller::health() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(status_mutex_);
   // GitHub being down must not pull the scaler out of its Service (webhooks keep arriving).
   return HealthResult{true, failing_ ? "GitHub polling failing: " + last_error_ : ""};
 }
@@ -194,6 +194,7 @@ Status GitHubPoller::refreshInstallationToken(TimePoint now) {
 
 Result<std::string> GitHubPoller::authorization() {
   if (!config_.app) {
+    std::lock_guard lock(cred_mutex_);
     if (pat_.empty()) return Status::failedPrecondition("no GitHub token");
     return "Bearer " + pat_;
   }
@@ -327,6 +328,7 @@ Status GitHubPoller::pollRepository(const std::string& repo, DemandSink& sink) {
 }
 
 void GitHubPoller::failed(const Status& s) {
+  std::lock_guard lock(status_mutex_);
   last_error_ = s.message();
   if (!failing_)
     logger_.warn("GitHub poll failed; retrying next interval", {{"error", s.message()}});
@@ -342,6 +344,7 @@ void GitHubPoller::pollOnce(DemandSink& sink) {
   for (const auto& repo : *repos) {
     if (Status s = pollRepository(repo, sink); !s.isOk()) return failed(s);
   }
+  std::lock_guard status(status_mutex_);
   if (failing_) logger_.info("GitHub poll succeeded again");
   failing_ = false;
 }

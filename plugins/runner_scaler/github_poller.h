@@ -68,7 +68,10 @@ class GitHubPoller final {
   const Logger& logger_;
   const Clock& clock_;
 
-  mutable std::mutex mutex_;
+  // Three locks so that neither /readyz nor a SIGHUP reload waits for a poll in flight.
+  mutable std::mutex mutex_;         // one poll at a time: tokens, ETags, backoff
+  mutable std::mutex cred_mutex_;    // the PAT and App key as read from their files
+  mutable std::mutex status_mutex_;  // failing_, last_error_ (health)
   std::string pat_;
   std::filesystem::file_time_type pat_mtime_{};
   std::string app_key_pem_;

@@ -125,7 +125,11 @@ int JobTracker::unmatched() const {
 
 void JobTracker::prune(TimePoint now, std::chrono::seconds keep) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
-    if (it->second.status == JobStatus::kCompleted && now - it->second.updated_at > keep) {
+    // Completed jobs only guard against late events; an active one silent for a week (past
+    // GitHub's 5-day job and 24-hour queue limits) lost its completion with no poll to repair it.
+    const auto age = now - it->second.updated_at;
+    if ((it->second.status == JobStatus::kCompleted && age > keep) ||
+        age > std::chrono::hours(24 * 7)) {
       it = jobs_.erase(it);
     } else {
       ++it;

@@ -66,7 +66,8 @@ class JobTracker {
                                          TimePoint poll_started, TimePoint now);
   JobDemand demand(const std::string& pool) const;
   int unmatched() const;
-  // Forgets completed jobs older than `keep` (they only guard against late events).
+  // Forgets completed jobs older than `keep` (they only guard against late events) and
+  // active jobs not heard of for a week.
   void prune(TimePoint now, std::chrono::seconds keep = std::chrono::hours(1));
   void restore(JobRecord record);
   const std::map<std::int64_t, JobRecord>& jobs() const { return jobs_; }

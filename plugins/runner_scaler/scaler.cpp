@@ -166,6 +166,22 @@ void Scaler::snapshot(const std::string& repository, std::vector<JobObservation>
   wake_.notify_one();
 }
 
+void Scaler::statistics(const std::string& pool, JobDemand demand) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!pools_.count(pool)) return;
+    absolute_demand_[pool] = demand;
+  }
+  std::lock_guard wl(wake_mutex_);
+  wake_flag_ = true;
+  wake_.notify_one();
+}
+
+JobDemand Scaler::demandLocked(const std::string& pool) const {
+  auto it = absolute_demand_.find(pool);
+  return it != absolute_demand_.end() ? it->second : tracker_.demand(pool);
+}
+
 void Scaler::step() {
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();
@@ -286,7 +302,7 @@ void Scaler::decideLocked(const PoolConfig& pool, TimePoint now, double elapsed_
   m.runner_minutes->Increment(spent);
   m.cost_dollars->Increment(spent / 60 * pool.cost_per_runner_hour);
 
-  const JobDemand demand = tracker_.demand(name);
+  const JobDemand demand = demandLocked(name);
   Decision d = decide(pool.policy, now, demand, before, st.budget_used);
   for (const auto& id : d.remove) {
     Status s = backend_->removeRunner(name, id, now);
@@ -306,7 +322,7 @@ void Scaler::decideLocked(const PoolConfig& pool, TimePoint now, double elapsed_
   m.queued->Set(demand.queued);
   m.in_progress->Set(demand.in_progress);
   m.budget_exhausted->Set(d.budget_exhausted ? 1 : 0);
-  if (now - last_budget_write_ >= kBudgetWriteEvery || d.budget_exhausted) {
+  if (now - last_budget_write_ >= kBudgetWriteEvery) {
     persistBudget(name, st);
     if (&pool == &config_.pools.back()) last_budget_write_ = now;
   }
@@ -382,7 +398,7 @@ std::string Scaler::poolJson(const PoolConfig& pool, TimePoint now) {
   const std::string& name = pool.policy.name;
   const PoolState& st = pools_[name];
   const ActiveLimits active = activeLimits(pool.policy, now);
-  const JobDemand demand = tracker_.demand(name);
+  const JobDemand demand = demandLocked(name);
   const auto runners = backend_->runners(name, now);
   const SupplyCounts s = countSupply(runners);
   std::string o = "{\"name\":" + jsonQuote(name) + ",\"labels\":[\"self-hosted\"";
@@ -476,7 +492,7 @@ std::string Scaler::runnersHtml() {
     const std::string& name = pool.policy.name;
     const PoolState& st = pools_[name];
     const ActiveLimits a = activeLimits(pool.policy, now);
-    const JobDemand d = tracker_.demand(name);
+    const JobDemand d = demandLocked(name);
     const SupplyCounts s = countSupply(backend_->runners(name, now));
     h += "<h2>" + esc(name) + "</h2><table><tr><th>limits</th><td>min " +
          std::to_string(a.limits.min) + ", max " + std::to_string(a.limits.max) + ", min_idle " +

@@ -46,6 +46,7 @@ class Scaler final : public DemandSink {
   void observe(std::vector<JobObservation> jobs) override;
   void snapshot(const std::string& repository, std::vector<JobObservation> active,
                 TimePoint started) override;
+  void statistics(const std::string& pool, JobDemand demand) override;
 
   // Drains queued observations, then decides and acts for every pool.
   void step();
@@ -82,6 +83,7 @@ class Scaler final : public DemandSink {
   void persistBudget(const std::string& pool, const PoolState& state);
   void loadState();
   std::string poolJson(const PoolConfig& pool, TimePoint now);
+  JobDemand demandLocked(const std::string& pool) const;
 
   ScalerConfig config_;
   std::shared_ptr<Backend> backend_;
@@ -93,6 +95,7 @@ class Scaler final : public DemandSink {
   std::mutex mutex_;  // guards everything below
   JobTracker tracker_;
   std::map<std::string, PoolState> pools_;
+  std::map<std::string, JobDemand> absolute_demand_;  // pools fed by statistics()
   std::deque<Pending> pending_;
   std::deque<std::string> delivery_order_;
   std::unordered_set<std::string> deliveries_;

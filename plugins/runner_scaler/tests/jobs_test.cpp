@@ -64,6 +64,19 @@ TEST(JobTracker, WaitingJobsAreNotDemandUntilQueued) {
   EXPECT_EQ(t.demand("gpu").queued, 1);
 }
 
+TEST(JobTracker, PruneForgetsOldCompletedJobsAndWeekSilentActiveOnes) {
+  JobTracker t(kPools);
+  const TimePoint now{std::chrono::seconds(1'700'000'000)};
+  JobObservation a{1, 1, "a/b", {"linux"}, JobStatus::kQueued, "", {}, {}, {}};
+  JobObservation b{2, 1, "a/b", {"linux"}, JobStatus::kCompleted, "", {}, {}, {}};
+  t.apply(a, now);
+  t.apply(b, now);
+  t.prune(now + std::chrono::minutes(61));
+  EXPECT_EQ(t.jobs().size(), 1u);  // the completed one went; the queued one is demand
+  t.prune(now + std::chrono::hours(24 * 7) + std::chrono::seconds(1));
+  EXPECT_TRUE(t.jobs().empty());
+}
+
 TEST(GitHubJson, ParsesTheDocumentedWorkflowJobPayload) {
   auto job = parseWorkflowJobEvent(
       test::jobEvent("in_progress", 42, {"self-hosted", "gpu"}, "acme/app", "runner-7"));

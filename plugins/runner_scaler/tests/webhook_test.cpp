@@ -205,6 +205,17 @@ TEST(Scaling, ScheduleSwitchesLimitsAtItsBoundary) {
   EXPECT_EQ(h.metric("appliance_runners_desired", {{"pool", "linux"}}), 0);
 }
 
+TEST(Scaling, AbsoluteStatisticsFromASourceReplaceThePerJobCount) {
+  // Part 2's scale-set source reports totalAssignedJobs; the policy is the same.
+  Harness h(baseConfig());
+  h.send(jobEvent("queued", 800, kLinux), "q");
+  h.plugin.scaler()->statistics("linux", JobDemand{4, 2});
+  h.plugin.scaler()->statistics("no-such-pool", JobDemand{9, 9});
+  h.step();
+  EXPECT_EQ(h.metric("appliance_jobs_queued", {{"pool", "linux"}}), 4);
+  EXPECT_EQ(h.metric("appliance_runners_desired", {{"pool", "linux"}}), 6);
+}
+
 TEST(Runners, JsonByDefaultHtmlForBrowsers) {
   Harness h(baseConfig());
   h.send(jobEvent("queued", 400, kLinux), "q");
