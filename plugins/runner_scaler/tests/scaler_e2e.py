@@ -231,6 +231,36 @@ runner_scaler:
         self.assertNotIn(SECRET, out)
 
 
+class ShippedConfigE2E(unittest.TestCase):
+    """config/dev.yaml and config/prod.yaml carry the seed's pools and pass --check-config
+    for role scaler once the webhook secret is mounted; without it start-up stops with one
+    line naming the file, never the secret."""
+
+    def test_dev_and_prod_scaler_configs(self):
+        root = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../.."))
+        with tempfile.TemporaryDirectory() as d:
+            secret = os.path.join(d, "webhook-secret")
+            with open(secret, "w") as f:
+                f.write("dev-secret-value-never-printed\n")
+            for env, pool in (("dev", "min: 1\n      max: 3"), ("prod", "min: 2\n      max: 10")):
+                ok = subprocess.run([BINARY, f"--env={env}", "--role=scaler", "--check-config"],
+                                    cwd=root, capture_output=True, text=True,
+                                    env={"PATH": os.environ["PATH"], "APPLIANCE_DATA_DIR": d,
+                                         "APPLIANCE_GITHUB_WEBHOOK_SECRET_FILE": secret})
+                self.assertEqual(ok.returncode, 0, ok.stderr)
+                self.assertIn(pool, ok.stdout)
+                self.assertIn("labels:\n        - linux\n        - terraform\n        - kubernetes",
+                              ok.stdout)
+                self.assertIn("work_volume_size: 20Gi", ok.stdout)
+                self.assertNotIn("dev-secret-value", ok.stdout + ok.stderr)
+                bad = subprocess.run([BINARY, f"--env={env}", "--role=scaler", "--check-config"],
+                                     cwd=root, capture_output=True, text=True,
+                                     env={"PATH": os.environ["PATH"], "APPLIANCE_DATA_DIR": d,
+                                          "APPLIANCE_GITHUB_WEBHOOK_SECRET_FILE": d + "/missing"})
+                self.assertEqual(bad.returncode, 2)
+                self.assertIn("webhook_secret_file: cannot read", bad.stderr)
+
+
 class GitHubAppE2E(unittest.TestCase):
     """GitHub App auth through the real binary: RS256 JWT -> installation token, refreshed
     five minutes before expires_at (the fake hands out tokens valid for 5 min + 3 s)."""
