@@ -247,7 +247,7 @@ Result<GitHubPoller::Answer> GitHubPoller::get(const std::string& url,
                 {"X-GitHub-Api-Version", "2022-11-28"},
                 {"Authorization", *auth}};
   auto cached = etags_.find(url);
-  if (cached != etags_.end()) rq.headers.push_back({"If-None-Match", cached->second.first});
+  if (cached != etags_.end()) rq.headers.push_back({"If-None-Match", cached->second.etag});
   auto r = client_->send(rq);
   metrics_->githubRequest(endpoint, r.isOk() ? r->status : 0);
   if (!r.isOk()) return r.status();
@@ -257,7 +257,8 @@ Result<GitHubPoller::Answer> GitHubPoller::get(const std::string& url,
   a.next = nextLink(r->header("Link").value_or(""));
   if (r->status == 304 && cached != etags_.end()) {
     a.status = 200;
-    a.body = cached->second.second;
+    a.body = cached->second.body;
+    if (a.next.empty()) a.next = cached->second.next;
     return a;
   }
   if (r->status == 401 && config_.app) installation_token_.clear();  // revoked: get a new one
@@ -266,7 +267,7 @@ Result<GitHubPoller::Answer> GitHubPoller::get(const std::string& url,
   }
   if (auto etag = r->header("ETag"); etag && !etag->empty()) {
     if (etags_.size() >= kMaxCachedEtags) etags_.clear();
-    etags_[url] = {std::string(*etag), r->body};
+    etags_[url] = Cached{std::string(*etag), r->body, a.next};
   }
   a.body = std::move(r->body);
   return a;

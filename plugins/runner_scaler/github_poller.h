@@ -77,7 +77,10 @@ class GitHubPoller final {
   std::string app_key_pem_;
   std::string installation_token_;
   std::int64_t installation_expires_us_ = 0;
-  std::map<std::string, std::pair<std::string, std::string>> etags_;  // url -> (etag, body)
+  struct Cached {
+    std::string etag, body, next;  // a 304 need not repeat the Link header
+  };
+  std::map<std::string, Cached> etags_;  // by URL
   std::optional<TimePoint> blocked_until_;
   std::chrono::seconds secondary_backoff_{60};
   std::string last_error_;

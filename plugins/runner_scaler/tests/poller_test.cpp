@@ -72,6 +72,12 @@ struct FakeGitHub {
                                        ">; rel=\"next\", <" + base +
                                        "&page=" + std::to_string(ids.size()) + ">; rel=\"last\""});
       }
+      // Conditional like GitHub: a 304 carries the ETag but not the Link header.
+      const std::string etag = "\"runs-" + std::to_string(std::hash<std::string>{}(body)) + "\"";
+      for (const auto& h : rq.headers) {
+        if (h.name == "If-None-Match" && h.value == etag) return answer(304, "", {{"ETag", etag}});
+      }
+      headers.push_back({"ETag", etag});
       return answer(200, body, headers);
     };
     for (auto [status, runs] :
@@ -161,15 +167,20 @@ TEST(Poller, FollowsPaginationWithGitHubsHeadersAndFindsUnannouncedJobs) {
 TEST(Poller, ConditionalRequestsReuseTheCachedListingOn304) {
   PollerHarness h;
   h.github.queued_runs[10] = {jobJson(101, 10, "queued")};
+  h.github.queued_runs[11] = {jobJson(111, 11, "queued")};  // two pages of runs
   h.poll();
   h.ctx.http_client->clearRequests();
   h.advance(std::chrono::seconds(60));
   h.poll();
   EXPECT_FALSE(h.github.etag_seen.empty());
-  EXPECT_EQ(h.metric("appliance_jobs_queued", {{"pool", "linux"}}), 1);  // not lost on 304
+  // Not lost on 304s, and page 2 still found through the cached Link of page 1.
+  EXPECT_EQ(h.metric("appliance_jobs_queued", {{"pool", "linux"}}), 2);
   EXPECT_EQ(h.metric("appliance_github_requests_total",
                      {{"endpoint", "/repos/{repo}/actions/runs/{run_id}/jobs"}, {"status", "304"}}),
-            1);
+            2);
+  EXPECT_EQ(h.metric("appliance_github_requests_total",
+                     {{"endpoint", "/repos/{repo}/actions/runs"}, {"status", "304"}}),
+            3);  // queued pages 1 and 2, in_progress page 1
 }
 
 TEST(Poller, RepairsALostCompletedWebhookWithoutDoubleCounting) {
