@@ -1,5 +1,9 @@
 #include "plugin.h"
 
+#include <cctype>
+#include <fstream>
+#include <iterator>
+
 #include "appliance/kv_store.h"
 #include "dry_run_backend.h"
 #include "github_json.h"
@@ -14,8 +18,35 @@ Status RunnerScalerPlugin::configure(const ConfigNode& section) {
   return Status::ok();
 }
 
+std::shared_ptr<const std::string> RunnerScalerPlugin::webhookSecret() const {
+  std::lock_guard lock(secret_mutex_);
+  return webhook_secret_;
+}
+
+// SIGHUP: a rotated webhook_secret_file (a Kubernetes Secret update) is picked up without a
+// restart. An unreadable or empty file keeps the previous secret.
+void RunnerScalerPlugin::reloadWebhookSecret() {
+  const std::string& file = config_->github.webhook_secret_file;
+  if (file.empty()) return;
+  std::ifstream in(file, std::ios::binary);
+  std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+  if (!in.good() && !in.eof()) value.clear();
+  if (value.empty()) {
+    context_->logger().warn("cannot read the webhook secret file; keeping the previous secret",
+                            {{"file", file}});
+    return;
+  }
+  std::lock_guard lock(secret_mutex_);
+  if (*webhook_secret_ == value) return;
+  webhook_secret_ = std::make_shared<const std::string>(std::move(value));
+  context_->logger().info("webhook secret file changed; using the new secret", {{"file", file}});
+}
+
 Status RunnerScalerPlugin::init(PluginContext& context) {
   context_ = &context;
+  webhook_secret_ = std::make_shared<const std::string>(config_->github.webhook_secret);
+  context.onReload([this] { reloadWebhookSecret(); });
   std::vector<std::string> names;
   for (const auto& p : config_->pools) names.push_back(p.policy.name);
   auto metrics = ScalerMetrics::create(context.metrics(), names);
@@ -80,7 +111,8 @@ void RunnerScalerPlugin::stop(std::chrono::steady_clock::time_point /*deadline*/
 }
 
 void RunnerScalerPlugin::handleWebhook(const HttpRequest& request, HttpResponse& response) {
-  const std::string& secret = config_->github.webhook_secret;
+  const auto secret_holder = webhookSecret();
+  const std::string& secret = *secret_holder;
   if (secret.empty()) {
     metrics_->delivery("not_configured");
     response.error(503, "webhook secret not configured (runner_scaler.github.webhook_secret_file)");

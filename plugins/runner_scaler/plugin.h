@@ -5,6 +5,7 @@
 // memory, logged once) and starts the decision thread; stop() joins it.
 
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "appliance/plugin.h"
@@ -30,6 +31,8 @@ class RunnerScalerPlugin final : public Plugin {
  private:
   void handleWebhook(const HttpRequest& request, HttpResponse& response);
   void handleRunners(const HttpRequest& request, HttpResponse& response);
+  std::shared_ptr<const std::string> webhookSecret() const;
+  void reloadWebhookSecret();
 
   std::optional<ScalerConfig> config_;
   PluginContext* context_ = nullptr;
@@ -37,6 +40,8 @@ class RunnerScalerPlugin final : public Plugin {
   std::shared_ptr<Scaler> scaler_;
   std::shared_ptr<GitHubPoller> poller_;
   bool threads_ = false;
+  mutable std::mutex secret_mutex_;  // the webhook secret, swapped when its file changes
+  std::shared_ptr<const std::string> webhook_secret_;
 };
 
 }  // namespace appliance::plugins::runner_scaler

@@ -2,6 +2,8 @@
 // label matching, and the scaling that follows, on a manual clock.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "appliance/testing/in_memory_kv_store.h"
 #include "test_support.h"
 
@@ -55,6 +57,29 @@ TEST(Webhook, RefusesUnsignedWrongAndTruncatedDeliveriesWithoutCountingThem) {
   EXPECT_EQ(h.ctx.router.call("POST", "/webhooks/github", body, headers).status, 202);
   h.step();
   EXPECT_EQ(h.metric("appliance_jobs_queued", {{"pool", "linux"}}), 1);
+}
+
+TEST(Webhook, ARotatedSecretFileIsPickedUpOnReload) {
+  const std::string file = ::testing::TempDir() + "/scaler-webhook-secret";
+  std::ofstream(file) << "first-secret\n";
+  Harness h(std::string("github: {webhook_secret_file: ") + file + "}\n" +
+            "pools: [{name: linux, labels: [linux]}]\n");
+  const std::string body = jobEvent("queued", 1, {"linux"});
+  auto with = [&](const std::string& secret, const std::string& id) {
+    return h.ctx.router
+        .call("POST", "/webhooks/github", body, signedHeaders(body, id, "workflow_job", secret))
+        .status;
+  };
+  EXPECT_EQ(with("first-secret", "r1"), 202);
+  std::ofstream(file) << "second-secret\n";
+  EXPECT_EQ(with("second-secret", "r2"), 401);  // not before the reload
+  h.ctx.reload();
+  EXPECT_EQ(with("second-secret", "r3"), 202);
+  EXPECT_EQ(with("first-secret", "r4"), 401);
+  std::ofstream(file) << "";  // emptied: keep the current secret
+  h.ctx.reload();
+  EXPECT_EQ(with("second-secret", "r5"), 202);
+  EXPECT_FALSE(h.ctx.log.contains("second-secret"));
 }
 
 TEST(Webhook, PingOtherEventsAndBadJson) {
