@@ -36,6 +36,7 @@ Test control (no authentication, 127.0.0.1 only):
   POST /_fake/compact                          forget the event history: older versions get 410
   POST /_fake/fail {"status":503,"count":2,"retry_after":"1","method":"GET","path_contains":"/pods"}
                                                the next `count` matching API requests get `status`
+  DELETE /_fake/fail                           no more injected failures
   POST /_fake/config {"bookmark_interval":1.0,"history":1000}
   GET  /_fake/requests, DELETE /_fake/requests the API requests seen (method, path, query, status,
                                                auth kind; never a credential)
@@ -800,6 +801,10 @@ class Handler(BaseHTTPRequestHandler):
                 store.history.clear()
                 store.cond.notify_all()
             return self.send_json(200, {"compacted": str(store.compacted)})
+        if parts == ["fail"] and self.command == "DELETE":
+            with self.server.faults.lock:
+                self.server.faults.rules.clear()
+            return self.send_json(200, {})
         if parts == ["fail"]:
             rule = {"status": int(body.get("status", 503)), "count": int(body.get("count", 1)),
                     "retry_after": body.get("retry_after"), "method": body.get("method"),
