@@ -121,7 +121,11 @@ WatchEnd KubeClient::watch(const ResourceType& type, const std::string& ns,
     status = head.status;
     return true;
   };
+  // cancel() aborts the connection; should the abort miss it (a connection still being set up
+  // then), the next bytes, at the latest the next bookmark, end it here.
+  auto cancelled = [&options] { return options.canceller && options.canceller->cancelled(); };
   handler.on_chunk = [&](std::string_view chunk) {
+    if (cancelled() || isShutDown()) return false;
     if (status != 200) {
       if (error_body.size() < kMaxErrorBody) error_body.append(chunk);
       return true;
@@ -148,9 +152,8 @@ WatchEnd KubeClient::watch(const ResourceType& type, const std::string& ns,
   auto result = channel.value()->stream(request, handler);
   if (options.canceller) options.canceller->detach();
   releaseWatchChannel(channel.value());
-  const bool cancelled = options.canceller && options.canceller->cancelled();
   if (decided) return end;
-  if (cancelled || isShutDown()) {
+  if (cancelled() || isShutDown()) {
     end.reason = WatchEnd::kStopped;
   } else if (!result) {
     end.reason = WatchEnd::kClosed;  // dropped or idle: resume from the last version

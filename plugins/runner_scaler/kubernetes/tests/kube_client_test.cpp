@@ -237,6 +237,8 @@ TEST_F(KubeFakeTest, TransientAnswersAreRetriedWithBackoff) {
   ASSERT_FALSE(exhausted);
   EXPECT_EQ(exhausted.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(exhausted.status().message().find("500"), std::string::npos);
+  EXPECT_NE(allLogText().find("retrying"), std::string::npos);       // retries are logged (debug)
+  EXPECT_EQ(allLogText().find(server_.token()), std::string::npos);  // without the token
   server_.control("DELETE", "/_fake/fail");
 }
 
