@@ -131,8 +131,10 @@ void ResourceWatch::run() {
       case WatchEnd::kFailed:
         break;
     }
+    // A quiet watch that hit the idle timeout is normal (a server that sends no bookmarks).
+    const bool idle = end.error.code() == StatusCode::kTimeout;
     if (end.reason == WatchEnd::kFailed ||
-        (end.reason == WatchEnd::kClosed && !end.error.isOk() && end.events == 0)) {
+        (end.reason == WatchEnd::kClosed && !end.error.isOk() && !idle && end.events == 0)) {
       // Refused, or dropped before anything arrived: do not hammer the server.
       noteFailure(end.error.isOk() ? Status::unavailable("watch refused") : end.error);
       if (!pause(delay_)) return;

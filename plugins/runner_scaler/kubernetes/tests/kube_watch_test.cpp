@@ -177,3 +177,28 @@ TEST_F(KubeFakeTest, OneWatchCallReportsGoneTimeoutAndCancellation) {
 
 }  // namespace
 }  // namespace appliance::plugins::runner_scaler::kube
+
+namespace appliance::plugins::runner_scaler::kube {
+namespace {
+
+TEST_F(KubeFakeTest, AQuietWatchPastTheIdleTimeoutResumesWithoutComplaint) {
+  ASSERT_EQ(server_.control("POST", "/_fake/config", R"({"bookmark_interval":1000})"), 200);
+  KubeClientOptions options = fastOptions();
+  options.watch_idle_timeout = std::chrono::milliseconds(300);
+  auto kube = client(options);
+  ASSERT_TRUE(kube);
+  Recorder seen;
+  ResourceWatch watch(kube, podWatch(), seen.handlers(), log_);
+  watch.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(kube->create(kPods, "ci", makePod("late", R"({"app":"runner"})")));
+  ASSERT_TRUE(seen.waitFor([&] { return seen.events.size() == 1; }));
+  watch.stop();
+  EXPECT_GE(watch.stats().resumes, 2u);
+  EXPECT_EQ(watch.stats().failures, 0u);
+  EXPECT_EQ(watch.stats().lists, 1u);
+  for (const auto& line : log_.lines()) EXPECT_NE(line.level, LogLevel::kWarn) << line.message;
+}
+
+}  // namespace
+}  // namespace appliance::plugins::runner_scaler::kube
