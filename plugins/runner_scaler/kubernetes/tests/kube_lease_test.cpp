@@ -1,4 +1,6 @@
 // KubernetesLeaseBackend against the fake API server, alone and under two LeaderElectors.
+#include <condition_variable>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -149,6 +151,145 @@ TEST_F(TwoCandidates, ConcurrentCandidatesNeverBothLead) {
   const std::string logs = allLogText();
   for (const auto& line : a_.log.lines()) EXPECT_EQ(line.message.find("token"), std::string::npos);
   EXPECT_EQ(logs.find(server_.token()), std::string::npos);
+}
+
+}  // namespace
+}  // namespace appliance::plugins::runner_scaler::kube
+
+namespace appliance::plugins::runner_scaler::kube {
+namespace {
+
+// Real time: a Scheduler that runs each timer on its own thread and the system clock, as the
+// host's do, so the elector's own timers drive the Lease.
+class ThreadScheduler : public Scheduler {
+ public:
+  ~ThreadScheduler() override { cancelAll(); }
+  TimerId every(std::string, std::chrono::milliseconds period,
+                std::function<void()> callback) override {
+    return add(period, true, std::move(callback));
+  }
+  TimerId after(std::string, std::chrono::milliseconds delay,
+                std::function<void()> callback) override {
+    return add(delay, false, std::move(callback));
+  }
+  void cancel(TimerId id) override {
+    std::shared_ptr<Timer> timer;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = timers_.find(id);
+      if (it == timers_.end()) return;
+      timer = it->second;
+      timers_.erase(it);
+    }
+    stopTimer(*timer);
+  }
+  void cancelAll() {  // as if the process died: no release, no more renewals
+    std::map<TimerId, std::shared_ptr<Timer>> timers;
+    {
+      std::lock_guard lock(mutex_);
+      timers.swap(timers_);
+    }
+    for (auto& [id, timer] : timers) stopTimer(*timer);
+  }
+
+ private:
+  struct Timer {
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool cancelled = false;
+    std::thread thread;
+  };
+  TimerId add(std::chrono::milliseconds period, bool repeating, std::function<void()> callback) {
+    auto timer = std::make_shared<Timer>();
+    timer->thread = std::thread([t = timer.get(), period, repeating, cb = std::move(callback)] {
+      do {
+        std::unique_lock lock(t->mutex);
+        if (t->wake.wait_for(lock, period, [t] { return t->cancelled; })) return;
+        lock.unlock();
+        cb();
+      } while (repeating);
+    });
+    std::lock_guard lock(mutex_);
+    timers_[next_] = timer;
+    return next_++;
+  }
+  static void stopTimer(Timer& timer) {
+    {
+      std::lock_guard lock(timer.mutex);
+      timer.cancelled = true;
+    }
+    timer.wake.notify_all();
+    if (timer.thread.joinable() && timer.thread.get_id() != std::this_thread::get_id()) {
+      timer.thread.join();
+    } else if (timer.thread.joinable()) {
+      timer.thread.detach();
+    }
+  }
+  std::mutex mutex_;
+  std::map<TimerId, std::shared_ptr<Timer>> timers_;
+  TimerId next_ = 1;
+};
+
+class SystemClock : public Clock {
+ public:
+  std::chrono::system_clock::time_point now() const override {
+    return std::chrono::system_clock::now();
+  }
+  std::chrono::steady_clock::time_point steadyNow() const override {
+    return std::chrono::steady_clock::now();
+  }
+};
+
+class LiveContext : public testing::FakeContext {
+ public:
+  explicit LiveContext(std::string identity) : FakeContext("runner_scaler") {
+    runtime_info.instance_id = std::move(identity);
+  }
+  Scheduler& scheduler() override { return threads; }
+  const Clock& clock() const override { return system_clock; }
+  ThreadScheduler threads;
+  SystemClock system_clock;
+};
+
+TEST_F(KubeFakeTest, ElectorsOnRealTimersFailOverWhenTheLeaderDies) {
+  auto kube = client();
+  ASSERT_TRUE(kube);
+  LiveContext a("scaler-a");
+  LiveContext b("scaler-b");
+  LeaderElectionOptions options;
+  options.name = "scaler-leader";
+  options.lease_duration = std::chrono::seconds(3);
+  options.renew_period = std::chrono::seconds(1);
+  auto backend = [&] { return std::make_shared<KubernetesLeaseBackend>(kube, "ci", "scaler"); };
+  auto ea = LeaderElector::start(a, backend(), options);
+  auto eb = LeaderElector::start(b, backend(), options);
+  ASSERT_TRUE(ea && eb);
+  auto leaders = [&] { return int(ea.value()->isLeader()) + int(eb.value()->isLeader()); };
+  int both = 0;
+  auto watchFor = [&](std::chrono::milliseconds how_long, const std::function<bool()>& done) {
+    const auto until = std::chrono::steady_clock::now() + how_long;
+    while (std::chrono::steady_clock::now() < until) {
+      both += leaders() == 2;
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(watchFor(std::chrono::seconds(5), [&] { return leaders() == 1; }));
+  watchFor(std::chrono::milliseconds(2500), [] { return false; });  // renewals hold it
+  EXPECT_EQ(leaders(), 1);
+  const bool a_led = ea.value()->isLeader();
+  LiveContext& dead = a_led ? a : b;
+  auto& survivor = a_led ? eb.value() : ea.value();
+  dead.threads.cancelAll();  // the leader's process dies without releasing
+  // The survivor takes over once the lease expired: 3 s after the last renewal, plus a tick.
+  EXPECT_TRUE(watchFor(std::chrono::seconds(8), [&] { return survivor->isLeader(); }));
+  EXPECT_EQ(both, 0);
+  EXPECT_EQ(stringAt(kube->get(kLeases, "ci", "scaler").value(), {"spec", "holderIdentity"}),
+            a_led ? "scaler-b" : "scaler-a");
+  ea.value()->stop();
+  eb.value()->stop();
+  EXPECT_EQ(stringAt(kube->get(kLeases, "ci", "scaler").value(), {"spec", "holderIdentity"}), "");
 }
 
 }  // namespace
