@@ -9,6 +9,7 @@
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 namespace appliance::plugins::runner_scaler::scaleset {
@@ -91,10 +92,10 @@ Status validate(const ActionsClientOptions& o) {
     }
     try {
       std::istringstream key(o.auth.app_private_key_pem);
-      Poco::Crypto::RSAKey rsa(nullptr, &key);
+      Poco::Crypto::RSAKey rsa(static_cast<std::istream*>(nullptr), &key);
     } catch (const Poco::Exception& e) {
       return Status::invalid("scale_set auth: app_private_key is not a PEM RSA private key (" +
-                             e.className() + ")");
+                             std::string(e.className()) + ")");
     }
   }
   return Status::ok();
@@ -182,7 +183,8 @@ Result<std::string> ActionsClient::installationToken() {
   std::string jwt;
   try {
     std::istringstream pem(a.app_private_key_pem);
-    Poco::SharedPtr<Poco::Crypto::RSAKey> key(new Poco::Crypto::RSAKey(nullptr, &pem));
+    Poco::SharedPtr<Poco::Crypto::RSAKey> key(
+        new Poco::Crypto::RSAKey(static_cast<std::istream*>(nullptr), &pem));
     Poco::JWT::Token token;
     auto now = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch());
     auto iat = now - std::chrono::seconds(60);  // clock drift allowance (§1)
@@ -192,8 +194,8 @@ Result<std::string> ActionsClient::installationToken() {
     Poco::JWT::Signer signer(key);
     jwt = signer.sign(token, Poco::JWT::Signer::ALGO_RS256);
   } catch (const Poco::Exception& e) {
-    return Status::invalid("GitHub App JWT: cannot sign with app_private_key (" + e.className() +
-                           ")");
+    return Status::invalid("GitHub App JWT: cannot sign with app_private_key (" +
+                           std::string(e.className()) + ")");
   }
   HttpClientRequest req;
   req.method = "POST";

@@ -8,6 +8,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 
+#include <cctype>
 #include <sstream>
 
 namespace appliance::plugins::runner_scaler::scaleset {

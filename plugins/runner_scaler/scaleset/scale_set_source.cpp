@@ -85,19 +85,21 @@ void ScaleSetDemandSource::deliver(PoolRun& pool, DemandUpdate update) {
   if (callback_) callback_(update);
 }
 
+Result<ScaleSet> ScaleSetDemandSource::resolveScaleSet(const PoolRun& pool) {
+  auto group = client_.runnerGroupByName(pool.spec.runner_group);
+  if (!group) return group.status();
+  ScaleSet wanted;
+  wanted.name = pool.spec.scale_set_name;
+  wanted.runner_group_id = group->id;
+  wanted.labels = pool.spec.labels;
+  if (wanted.labels.empty()) wanted.labels.push_back(pool.spec.scale_set_name);
+  return client_.createOrAdoptScaleSet(wanted);
+}
+
 bool ScaleSetDemandSource::setUp(PoolRun& pool) {
   std::chrono::seconds backoff = options_.error_initial;
   while (!stopping_) {
-    auto group = client_.runnerGroupByName(pool.spec.runner_group);
-    Result<ScaleSet> set = group.status();
-    if (group) {
-      ScaleSet wanted;
-      wanted.name = pool.spec.scale_set_name;
-      wanted.runner_group_id = group->id;
-      wanted.labels =
-          pool.spec.labels.empty() ? std::vector{pool.spec.scale_set_name} : pool.spec.labels;
-      set = client_.createOrAdoptScaleSet(wanted);
-    }
+    auto set = resolveScaleSet(pool);
     if (set) {
       std::lock_guard lock(pool.mutex);
       pool.status.has_scale_set = true;

@@ -106,6 +106,7 @@ class ScaleSetDemandSource {
   };
 
   void run(PoolRun& pool);
+  Result<ScaleSet> resolveScaleSet(const PoolRun& pool);
   bool setUp(PoolRun& pool);
   bool openSession(PoolRun& pool, Session& session);
   bool pollOnce(PoolRun& pool, Session& session);

@@ -50,8 +50,8 @@ TEST(ScaleSetProtocolTest, ConfigUrlsMapToTheirApiBaseAndScope) {
   for (const char* bad : {"github.com/acme", "https://github.com", "https://github.com/a/b/c",
                           "https://github.com/enterprises"}) {
     auto r = parseConfigUrl(bad);
-    EXPECT_FALSE(r) << bad;
-    if (!r) EXPECT_NE(r.status().message().find("github config URL"), std::string::npos);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.status().message().find("github config URL"), std::string::npos);
   }
 }
 
