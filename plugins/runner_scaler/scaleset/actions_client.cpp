@@ -431,8 +431,12 @@ Result<std::optional<QueueMessage>> ActionsClient::getMessage(Session& session, 
                                                               std::int64_t last_message_id,
                                                               std::int64_t max_capacity) {
   HttpClientRequest req;
-  req.url = withApiVersion(session.message_queue_url);
-  if (last_message_id > 0) req.url += "&lastMessageId=" + std::to_string(last_message_id);
+  // The queue URL already carries sessionId and api-version; use it as given ([SS]).
+  req.url = session.message_queue_url;
+  if (last_message_id > 0) {
+    req.url += (req.url.find('?') == std::string::npos ? "?" : "&");
+    req.url += "lastMessageId=" + std::to_string(last_message_id);
+  }
   req.endpoint = "{messageQueueUrl}";
   req.timeout = options_.poll_timeout;
   req.headers = {
@@ -460,7 +464,6 @@ Status ActionsClient::deleteMessage(Session& session, std::int64_t id, std::int6
   req.method = "DELETE";
   req.url = q.substr(0, qpos) + "/" + std::to_string(message_id) +
             (qpos == std::string::npos ? "" : q.substr(qpos));
-  req.url = withApiVersion(req.url);
   req.endpoint = "{messageQueueUrl}/{messageId}";
   req.timeout = options_.call_timeout;
   auto r = queueCall(session, id, req);

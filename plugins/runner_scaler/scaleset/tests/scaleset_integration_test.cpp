@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "appliance/testing/fake_context.h"
@@ -431,6 +432,90 @@ TEST_F(ScaleSetIntegrationTest, SessionConflictAfterACrashIsWaitedOutWithBackoff
   EXPECT_EQ(creates->getArray(kFreedAtWait)->getElement<int>(1), 200);
   EXPECT_TRUE(logger_.contains("still waiting"));  // past patience: said once, kept going
   source->stop();
+}
+
+TEST_F(ScaleSetIntegrationTest, StopWhileWaitingOutAConflictLeavesTheOtherSessionAlone) {
+  auto client = makeActions(patOptions());
+  ASSERT_TRUE(client->ensureConnected());
+  ScaleSet wanted;
+  wanted.name = "seed-linux";
+  wanted.runner_group_id = 2;
+  auto set = client->createOrAdoptScaleSet(wanted);
+  ASSERT_TRUE(set);
+  auto other = fake_->control(
+      "session", R"({"scaleSetId":)" + std::to_string(set->id) + R"(,"ownerName":"other"})");
+  std::string other_id = other->getValue<std::string>("sessionId");
+  auto source = makeSource(*client, seedPool());
+  ASSERT_TRUE(source->start());
+  for (int i = 0; i < 500 && source->status("seed")->conflict_retries < 2; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(source->status("seed")->conflict_retries, 2u);
+  EXPECT_NE(source->status("seed")->last_error.find("session conflict"), std::string::npos);
+  source->stop();
+  auto state = fake_->state();
+  EXPECT_EQ(state->getArray("deletedSessions")->size(), 0u);
+  EXPECT_EQ(
+      state->getObject("sessions")->getObject(std::to_string(set->id))->getValue<std::string>("id"),
+      other_id);
+}
+
+TEST_F(ScaleSetIntegrationTest, ALostSessionIsReplacedAndPollingGoesOn) {
+  auto client = makeActions(patOptions());
+  auto source = makeSource(*client, seedPool());
+  ASSERT_TRUE(source->start());
+  std::string sid = std::to_string(waitForSession(*source));
+  fake_->control("drop_sessions", R"({"scaleSetId":)" + sid + "}");  // the service forgot it
+  ASSERT_TRUE(sink_.waitFor([](const std::vector<DemandUpdate>& v) {
+    int sessions = 0;
+    for (const auto& u : v) sessions += u.origin == DemandUpdate::Origin::kSession;
+    return sessions >= 2;
+  }));
+  fake_->control("enqueue", R"({"scaleSetId":)" + sid + R"(,"jobs":[)" + jobJson("JobAssigned", 3) +
+                                R"(],"statistics":)" + stats(0, 1, 0) + "}");
+  ASSERT_TRUE(sink_.waitFor([](auto& v) { return messageCount(v) >= 1; }));
+  EXPECT_TRUE(logger_.contains("message session lost"));
+  source->stop();
+}
+
+TEST_F(ScaleSetIntegrationTest, EachPoolHasItsOwnScaleSetAndSession) {
+  auto client = makeActions(patOptions());
+  PoolSpec dev = seedPool();
+  dev.pool = "dev";
+  dev.scale_set_name = "seed-dev";
+  dev.max_runners = 3;
+  PoolSpec prod = seedPool();
+  prod.pool = "prod";
+  prod.scale_set_name = "seed-prod";
+  prod.runner_group = "default";
+  prod.max_runners = 10;
+  SourceOptions options;
+  options.owner_name = "scaler-0";
+  ScaleSetDemandSource source(
+      *client, poll_http_, {dev, prod}, options, [this](const DemandUpdate& u) { sink_(u); },
+      sleeper_, logger_);
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(sink_.waitFor([](const std::vector<DemandUpdate>& v) {
+    std::set<std::string> pools;
+    for (const auto& u : v) pools.insert(u.pool);
+    return pools.size() == 2;
+  }));
+  auto d = source.status("dev");
+  auto p = source.status("prod");
+  ASSERT_TRUE(d && p);
+  EXPECT_NE(d->scale_set_id, p->scale_set_id);
+  EXPECT_FALSE(source.status("nope"));
+  EXPECT_EQ(source.generateJitConfig("nope", "x").status().code(), StatusCode::kNotFound);
+  auto state = fake_->state();
+  EXPECT_EQ(state->getObject("sessions")->size(), 2u);
+  auto sets = state->getArray("scaleSets");
+  for (std::size_t i = 0; i < sets->size(); ++i) {
+    auto set = sets->getObject(i);
+    EXPECT_EQ(set->getValue<int>("runnerGroupId"),
+              set->getValue<std::string>("name") == "seed-dev" ? 2 : 1);
+  }
+  source.stop();
+  EXPECT_EQ(fake_->state()->getArray("deletedSessions")->size(), 2u);
 }
 
 TEST_F(ScaleSetIntegrationTest, EmptyTwoHundredsAndBomPrefixedBodiesAreHandled) {
