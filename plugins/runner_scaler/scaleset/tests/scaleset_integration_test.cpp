@@ -519,11 +519,22 @@ TEST_F(ScaleSetIntegrationTest, EachPoolHasItsOwnScaleSetAndSession) {
 }
 
 TEST_F(ScaleSetIntegrationTest, EmptyTwoHundredsAndBomPrefixedBodiesAreHandled) {
+  auto empties = [&] {
+    auto polls = fake_->state()->getArray("polls");
+    int n = 0;
+    for (std::size_t i = 0; i < polls->size(); ++i) {
+      auto p = polls->getObject(i);
+      n += p->has("status") && p->get("status").toString() == "empty200";
+    }
+    return n;
+  };
+  fake_->control("empty200", R"({"count":2})");  // the first two polls get an empty 200
   auto client = makeActions(patOptions());
   auto source = makeSource(*client, seedPool());
   ASSERT_TRUE(source->start());
   std::string sid = std::to_string(waitForSession(*source));
-  fake_->control("empty200", R"({"count":2})");
+  for (int i = 0; i < 500 && empties() < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(empties(), 2);
   fake_->control("enqueue", R"({"scaleSetId":)" + sid + R"(,"bom":true,"jobs":[)" +
                                 jobJson("JobAssigned", 9) + R"(],"statistics":)" + stats(0, 2, 1) +
                                 "}");
@@ -531,14 +542,8 @@ TEST_F(ScaleSetIntegrationTest, EmptyTwoHundredsAndBomPrefixedBodiesAreHandled) 
   auto m = sink_.messages().at(0);
   EXPECT_EQ(m.statistics.total_assigned_jobs, 2);
   EXPECT_EQ(m.jobs.at(0).runner_request_id, 9);
-  auto polls = fake_->state()->getArray("polls");
-  int empties = 0;
-  for (std::size_t i = 0; i < polls->size(); ++i) {
-    auto p = polls->getObject(i);
-    empties += p->has("status") && p->get("status").toString() == "empty200";
-  }
-  EXPECT_EQ(empties, 2);
   EXPECT_TRUE(logger_.contains("empty body"));
+  EXPECT_EQ(source->status("seed")->last_error, "");  // recovered
   source->stop();
 }
 
