@@ -36,7 +36,7 @@ Status ScaleSetDemandSource::start() {
 }
 
 void ScaleSetDemandSource::stop() {
-  if (stopping_.exchange(true)) return;
+  if (!started_ || stopping_.exchange(true)) return;
   sleeper_.interrupt();
   if (poll_http_) poll_http_->shutdown();  // breaks long polls in flight
   for (auto& p : pools_) {

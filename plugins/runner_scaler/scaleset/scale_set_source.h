@@ -85,6 +85,8 @@ class ScaleSetDemandSource {
   // Starts one thread per pool; set-up and sessions happen there, with retries.
   Status start();
   // Interrupts sleeps and the long polls (poll_http->shutdown()), joins, deletes sessions.
+  // Both the sleeper and poll_http stay shut afterwards: a source runs once; make a new one
+  // (with new ones) after a leadership change. No-op if never started.
   void stop();
 
   // A JIT config for a new runner of `pool`; kUnavailable until its scale set is known.
