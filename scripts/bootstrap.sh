@@ -8,8 +8,8 @@ profile="${1:-test}"
 run_pkgs=(cmake make g++ pkg-config libpoco-dev libyaml-cpp-dev prometheus-cpp-dev libboost-dev libre2-dev
   libboost-filesystem-dev libpq-dev libsqlite3-dev zlib1g-dev libssl-dev openssl curl git)
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 postgresql-client-15
-  prometheus prometheus-alertmanager clang-format unzip python3 time bc)
-bench_pkgs=(wrk postgresql-contrib)
+  prometheus prometheus-alertmanager clang-format unzip python3)
+bench_pkgs=(wrk postgresql-contrib time bc)
 fuzz_pkgs=(clang-14 libfuzzer-14-dev)
 image_pkgs=(buildah mmdebstrap ca-certificates tzdata)
 

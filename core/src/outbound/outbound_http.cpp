@@ -67,15 +67,44 @@ namespace {
 // address dialled; OpenSSL's X509_check_host/X509_check_ip_asc is the strict RFC 6125 match
 // (SAN DNS names with one-label wildcards, or an IP SAN), which is what clients like curl and
 // client-go enforce.
+using ShutDownFlag = std::shared_ptr<const std::atomic<bool>>;
+
+// shutdown() aborts the sockets of requests in flight, but a request that has not connected
+// yet has no socket to abort: each session checks the flag again once connected.
+void refuseIfShutDown(Poco::Net::HTTPClientSession& session, const ShutDownFlag& shut_down) {
+  if (shut_down->load()) {
+    session.abort();
+    throw Poco::Net::NetException("client shut down");
+  }
+}
+
+class PlainSession : public Poco::Net::HTTPClientSession {
+ public:
+  PlainSession(const std::string& host, Poco::UInt16 port, ShutDownFlag shut_down)
+      : Poco::Net::HTTPClientSession(host, port), shut_down_(std::move(shut_down)) {}
+
+ protected:
+  void connect(const Poco::Net::SocketAddress& address) override {
+    Poco::Net::HTTPClientSession::connect(address);
+    refuseIfShutDown(*this, shut_down_);
+  }
+
+ private:
+  ShutDownFlag shut_down_;
+};
+
 class StrictHttpsSession : public Poco::Net::HTTPSClientSession {
  public:
   StrictHttpsSession(const std::string& host, Poco::UInt16 port, Poco::Net::Context::Ptr context,
-                     bool verify)
-      : Poco::Net::HTTPSClientSession(host, port, std::move(context)), verify_(verify) {}
+                     bool verify, ShutDownFlag shut_down)
+      : Poco::Net::HTTPSClientSession(host, port, std::move(context)),
+        verify_(verify),
+        shut_down_(std::move(shut_down)) {}
 
  protected:
   void connect(const Poco::Net::SocketAddress& address) override {
     Poco::Net::HTTPSClientSession::connect(address);
+    refuseIfShutDown(*this, shut_down_);
     if (!verify_) return;
     Poco::Net::X509Certificate certificate = serverCertificate();
     const std::string& host = getHost();
@@ -94,6 +123,7 @@ class StrictHttpsSession : public Poco::Net::HTTPSClientSession {
 
  private:
   bool verify_;
+  ShutDownFlag shut_down_;
 };
 
 bool readable(const std::string& path) { return std::ifstream(path).good(); }
@@ -125,6 +155,7 @@ class PocoHttpClient : public HttpClient, public std::enable_shared_from_this<Po
   void shutdown() override {
     std::lock_guard lock(mutex_);
     shut_down_ = true;
+    shut_down_flag_->store(true);
     idle_.clear();
     for (auto* session : in_flight_) {
       try {
@@ -167,10 +198,10 @@ class PocoHttpClient : public HttpClient, public std::enable_shared_from_this<Po
     }
     Session session;
     if (origin.scheme == "https") {
-      session =
-          std::make_unique<StrictHttpsSession>(origin.host, origin.port, tls_, options_.verify_tls);
+      session = std::make_unique<StrictHttpsSession>(origin.host, origin.port, tls_,
+                                                     options_.verify_tls, shut_down_flag_);
     } else {
-      session = std::make_unique<Poco::Net::HTTPClientSession>(origin.host, origin.port);
+      session = std::make_unique<PlainSession>(origin.host, origin.port, shut_down_flag_);
     }
     session->setKeepAlive(true);
     return session;
@@ -308,6 +339,7 @@ class PocoHttpClient : public HttpClient, public std::enable_shared_from_this<Po
   Poco::Net::Context::Ptr tls_;
   std::mutex mutex_;
   bool shut_down_ = false;
+  std::shared_ptr<std::atomic<bool>> shut_down_flag_ = std::make_shared<std::atomic<bool>>(false);
   std::map<std::string, std::vector<Session>> idle_;
   std::set<Poco::Net::HTTPClientSession*> in_flight_;
 };
