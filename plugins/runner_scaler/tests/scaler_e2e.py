@@ -242,21 +242,30 @@ class ShippedConfigE2E(unittest.TestCase):
             secret = os.path.join(d, "webhook-secret")
             with open(secret, "w") as f:
                 f.write("dev-secret-value-never-printed\n")
+            # The scaler role loads storage_postgres for its kv_store (checked, not dialled).
+            password = os.path.join(d, "db-password")
+            with open(password, "w") as f:
+                f.write("db-password-never-printed\n")
+            database = {"DATABASE_URL": "postgresql://tasks@db.example.internal:5432/tasks",
+                        "APPLIANCE_DB_PASSWORD_FILE": password}
             for env, pool in (("dev", "min: 1\n      max: 3"), ("prod", "min: 2\n      max: 10")):
                 ok = subprocess.run([BINARY, f"--env={env}", "--role=scaler", "--check-config"],
                                     cwd=root, capture_output=True, text=True,
                                     env={"PATH": os.environ["PATH"], "APPLIANCE_DATA_DIR": d,
-                                         "APPLIANCE_GITHUB_WEBHOOK_SECRET_FILE": secret})
+                                         "APPLIANCE_GITHUB_WEBHOOK_SECRET_FILE": secret,
+                                         **database})
                 self.assertEqual(ok.returncode, 0, ok.stderr)
                 self.assertIn(pool, ok.stdout)
                 self.assertIn("labels:\n        - linux\n        - terraform\n        - kubernetes",
                               ok.stdout)
                 self.assertIn("work_volume_size: 20Gi", ok.stdout)
                 self.assertNotIn("dev-secret-value", ok.stdout + ok.stderr)
+                self.assertNotIn("db-password-never", ok.stdout + ok.stderr)
                 bad = subprocess.run([BINARY, f"--env={env}", "--role=scaler", "--check-config"],
                                      cwd=root, capture_output=True, text=True,
                                      env={"PATH": os.environ["PATH"], "APPLIANCE_DATA_DIR": d,
-                                          "APPLIANCE_GITHUB_WEBHOOK_SECRET_FILE": d + "/missing"})
+                                          "APPLIANCE_GITHUB_WEBHOOK_SECRET_FILE": d + "/missing",
+                                          **database})
                 self.assertEqual(bad.returncode, 2)
                 self.assertIn("webhook_secret_file: cannot read", bad.stderr)
 
