@@ -58,11 +58,12 @@ std::vector<const Series*> SeriesStore::select(const std::vector<LabelMatcher>& 
     }
     return out;
   }
-  for (const auto& [labels, series] : series_) {
+  for (const auto& entry : series_) {
+    const Labels& labels = entry.first;  // not a structured binding: clang 14 cannot capture one
     const bool all = std::all_of(matchers.begin(), matchers.end(), [&](const LabelMatcher& m) {
       return m.matches(labels.get(m.name));
     });
-    if (all) out.push_back(&series);
+    if (all) out.push_back(&entry.second);
   }
   return out;
 }
