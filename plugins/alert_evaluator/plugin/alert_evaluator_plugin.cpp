@@ -294,7 +294,8 @@ Status AlertEvaluatorPlugin::init(PluginContext& context) {
       groups_.push_back(std::move(group));
     }
   }
-  for (const auto& [name, _] : config_.group_missing_evaluations) {
+  for (const auto& entry : config_.group_missing_evaluations) {
+    const std::string& name = entry.first;  // clang 14 cannot capture a structured binding
     const bool known = std::any_of(groups_.begin(), groups_.end(),
                                    [&](const auto& g) { return g->group->name == name; });
     if (!known) {

@@ -96,11 +96,29 @@ ValueType Expr::type() const {
 
 namespace {
 
+// A double-quoted PromQL string that reads back as `s`: quotes and backslashes escaped,
+// control characters as \n, \r, \t or \xHH (a raw newline is not allowed in "...").
 std::string quote(const std::string& s) {
+  static const char* hex = "0123456789abcdef";
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
   }
   return out + "\"";
 }
