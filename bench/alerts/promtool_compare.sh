@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # `promtool test rules` against our engine on the same large generated file, one after the
 # other in one run: wall time and peak RSS of each (GNU time), both must pass every case.
-#   bench/alerts/promtool_compare.sh [ENGINE] [-- gen_promtool_test.py options]
+#   bench/alerts/promtool_compare.sh [ENGINE] [-- big_rules_test.py options]
+# The file comes from plugins/alert_evaluator/bench/big_rules_test.py (expectations exact by
+# construction, so both tools must pass it).
 # ENGINE: the command that runs promtool-format files through our engine; default
 # "build/bin/appliance --test-rules=" (falls back to build/bin/alert_rules_test).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-engine="${1:-}"
-[ $# -gt 0 ] && shift
-[ "${1:-}" = "--" ] && shift
+engine=""
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then engine="$1"; shift; fi
+if [ "${1:-}" = "--" ]; then shift; fi
 command -v promtool >/dev/null || { echo "promtool not installed (Debian: prometheus)" >&2; exit 77; }
 [ -x /usr/bin/time ] || { echo "GNU time not installed (Debian: time)" >&2; exit 77; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$repo/bench/alerts/gen_promtool_test.py" "$work" "$@"
+python3 "$repo/plugins/alert_evaluator/bench/big_rules_test.py" "$work" "$@"
 if [ -z "$engine" ]; then
   if "$repo/build/bin/appliance" --help 2>&1 | grep -q -- --test-rules; then
     engine="$repo/build/bin/appliance --test-rules="
@@ -33,6 +35,6 @@ measure() {  # name, command...
   read -r secs kb < "$work/$name.time"
   printf '%-10s %7.2f s  peak RSS %6.1f MB\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
 }
-measure promtool promtool test rules bench_test.yaml
+measure promtool promtool test rules big_test.yaml
 # shellcheck disable=SC2086  # the engine command is split on purpose ("--test-rules=FILE")
-measure appliance ${engine}bench_test.yaml
+measure appliance ${engine}big_test.yaml
