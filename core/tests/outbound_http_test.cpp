@@ -10,6 +10,7 @@
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/ThreadPool.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -125,6 +126,9 @@ class OutboundHttpTest : public ::testing::Test {
   }
   void TearDown() override {
     if (server_) server_->stopAll(true);
+    // Connection threads (a /slow handler still sleeping) must end before the next test or
+    // process exit: Poco's own statics are gone by then.
+    Poco::ThreadPool::defaultPool().joinAll();
   }
 
   std::shared_ptr<HttpClient> client(HttpClientOptions options = {}) {
