@@ -24,10 +24,17 @@ Result<Object::Ptr> parseObject(std::string_view body) {
   }
 }
 
+// GitHub's times are after 1970 and long before 2200; outside that, system_clock's nanosecond
+// time_point would overflow (it spans 1678-2262), so such a value counts as absent.
+bool plausibleTime(Timestamp ts) {
+  constexpr Timestamp kYear2200 = 7'258'118'400'000'000;
+  return ts >= 0 && ts < kYear2200;
+}
+
 std::optional<TimePoint> timeField(const Object::Ptr& o, const std::string& key) {
   if (!o->has(key) || o->isNull(key)) return std::nullopt;
   auto ts = parseTimestamp(o->getValue<std::string>(key));
-  if (!ts.isOk()) return std::nullopt;
+  if (!ts.isOk() || !plausibleTime(*ts)) return std::nullopt;
   return TimePoint{std::chrono::microseconds{*ts}};
 }
 
@@ -126,8 +133,8 @@ Result<InstallationToken> parseInstallationToken(std::string_view body) {
     InstallationToken t;
     t.token = (*root)->getValue<std::string>("token");
     auto ts = parseTimestamp((*root)->getValue<std::string>("expires_at"));
-    if (!ts.isOk() || t.token.empty())
-      return Status::invalid("installation token without token or expires_at");
+    if (!ts.isOk() || !plausibleTime(*ts) || t.token.empty())
+      return Status::invalid("installation token without token or a valid expires_at");
     t.expires_at_us = *ts;
     return t;
   } catch (const std::exception& e) {
