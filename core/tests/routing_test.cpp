@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "appliance/config.h"
+#include "appliance/http.h"
 #include "host_config.h"
 #include "sdk/route_table.h"
 
@@ -15,6 +16,12 @@ appliance::HttpHandler noop() {
   return [](const HttpRequest&, HttpResponse&) {};
 }
 }  // namespace
+
+TEST(HtmlEscapeTest, EscapesMarkupAndQuotesOnly) {
+  EXPECT_EQ(appliance::htmlEscape(R"(<a href="x">&amp;</a> 'ok' é)"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;amp;&lt;/a&gt; 'ok' é");
+  EXPECT_EQ(appliance::htmlEscape(""), "");
+}
 
 TEST(RouteTableTest, MatchesTemplatesAndExtractsParameters) {
   RouteTable table;

@@ -459,45 +459,23 @@ std::string Scaler::runnersJson() {
 std::string Scaler::runnersHtml() {
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();
-  const auto esc = [](std::string_view text) {
-    std::string out;
-    for (char c : text) {
-      switch (c) {
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        case '&':
-          out += "&amp;";
-          break;
-        case '"':
-          out += "&quot;";
-          break;
-        default:
-          out += c;
-      }
-    }
-    return out;
-  };
   std::string h =
       "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" "
       "content=\"2\"><title>Runners</title><style>body{font-family:sans-serif;margin:2em}"
       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
       "text-align:left}</style></head><body><h1>Runner pools (" +
-      esc(backend_->name()) + ")</h1><p>Unmatched jobs: " + std::to_string(tracker_.unmatched()) +
-      "</p>";
+      htmlEscape(backend_->name()) +
+      ")</h1><p>Unmatched jobs: " + std::to_string(tracker_.unmatched()) + "</p>";
   for (const auto& pool : config_.pools) {
     const std::string& name = pool.policy.name;
     const PoolState& st = pools_[name];
     const ActiveLimits a = activeLimits(pool.policy, now);
     const JobDemand d = demandLocked(name);
     const SupplyCounts s = countSupply(backend_->runners(name, now));
-    h += "<h2>" + esc(name) + "</h2><table><tr><th>limits</th><td>min " +
+    h += "<h2>" + htmlEscape(name) + "</h2><table><tr><th>limits</th><td>min " +
          std::to_string(a.limits.min) + ", max " + std::to_string(a.limits.max) + ", min_idle " +
          std::to_string(a.limits.min_idle) +
-         (a.schedule.empty() ? "" : " (" + esc(a.schedule) + ")") +
+         (a.schedule.empty() ? "" : " (" + htmlEscape(a.schedule) + ")") +
          "</td></tr><tr><th>demand</th><td>" + std::to_string(d.queued) + " queued, " +
          std::to_string(d.in_progress) + " in progress</td></tr><tr><th>supply</th><td>" +
          std::to_string(s.current()) + " (" + std::to_string(s.idle) + " idle, " +
@@ -510,7 +488,7 @@ std::string Scaler::runnersHtml() {
               : "") +
          "</td></tr></table><h3>Recent decisions</h3><ul>";
     for (auto it = st.decisions.rbegin(); it != st.decisions.rend(); ++it) {
-      h += "<li>" + formatTimestamp(micros(it->at)) + " " + esc(it->message) + "</li>";
+      h += "<li>" + formatTimestamp(micros(it->at)) + " " + htmlEscape(it->message) + "</li>";
     }
     h += "</ul>";
   }

@@ -63,8 +63,4 @@ class PostgresKvStore : public KvStore {
   const Clock* clock_;
 };
 
-// The least string above every string that starts with `prefix` (byte order), or one above
-// every valid key when none exists; valid UTF-8 when the prefix is (see postgres_kv_store.cpp).
-std::string kvPrefixUpperBound(std::string_view prefix);
-
 }  // namespace appliance::plugins::storage_postgres

@@ -57,10 +57,4 @@ class SqliteKvStore : public KvStore {
   const Clock* clock_;
 };
 
-// The least string greater than every string that starts with `prefix`, in byte order, for
-// `key < bound` range scans; a string above every valid key when no such string exists (an
-// empty prefix, or one of only U+10FFFF). Works on code points, so the bound is valid UTF-8
-// whenever the prefix is (byte order of UTF-8 is code point order).
-std::string kvPrefixUpperBound(std::string_view prefix);
-
 }  // namespace appliance::plugins::storage_sqlite

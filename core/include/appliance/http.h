@@ -93,4 +93,7 @@ class HttpRouter {
 void appendJsonEscaped(std::string& out, std::string_view text);
 std::string jsonQuote(std::string_view text);
 
+// Escapes text for HTML element content and quoted attribute values (< > & ").
+std::string htmlEscape(std::string_view text);
+
 }  // namespace appliance

@@ -99,4 +99,10 @@ class KvStore {
 Status validateKvKey(std::string_view ns, std::string_view key);
 Status validateKvWrite(std::string_view ns, const KvWrite& write);
 
+// The least string above every string that starts with `prefix`, for `key >= prefix AND key <
+// bound` range scans (an index, no LIKE and no escaping); a string above every valid key when
+// none exists (an empty prefix, or one of only U+10FFFF). Works on code points, so the bound
+// is valid UTF-8 whenever the prefix is (byte order of UTF-8 is code point order).
+std::string kvPrefixUpperBound(std::string_view prefix);
+
 }  // namespace appliance

@@ -71,29 +71,6 @@ std::string trimmed(std::string_view s) {
   return std::string(s);
 }
 
-std::string htmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 void appendLabelsJson(std::string& out, const Labels& labels) {
   out += '{';
   bool first = true;
