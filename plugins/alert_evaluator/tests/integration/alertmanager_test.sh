@@ -9,6 +9,7 @@
 # firing one said endsAt = now + 4 x resend_delay (4 minutes). Exit 77 (skipped) without prometheus-alertmanager or python3.
 #   alertmanager_test.sh <appliance binary>
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 appliance=$1
 for tool in prometheus-alertmanager python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "SKIPPED: $tool not installed"; exit 77; }
@@ -22,27 +23,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for log in "$work"/*.log; do
-    echo "--- $log"
-    tail -n 30 "$log"
-  done
-  exit 1
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# eventually <seconds> <command...>: retries every 0.25 s.
-eventually() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.25
-  done
-  return 1
-}
 
 am_port=$(free_port)
 srv_port=$(free_port)

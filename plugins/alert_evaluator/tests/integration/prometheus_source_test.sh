@@ -8,6 +8,7 @@
 # Exit 77 (skipped) without prometheus, python3 or curl.
 #   prometheus_source_test.sh <appliance binary> <scripts/prometheus-test.sh>
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 appliance=$1
 prom_script=$2
 for tool in prometheus python3 curl; do
@@ -23,23 +24,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  tail -n 30 "$work/appliance.log"
-  exit 1
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-eventually() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.25
-  done
-  return 1
-}
 api_port=$(free_port)
 metrics_port=$(free_port)
 prom=$("$prom_script" start "$state" "127.0.0.1:$metrics_port") || fail "cannot start Prometheus"

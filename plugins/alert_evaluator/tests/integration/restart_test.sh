@@ -7,6 +7,8 @@
 # exits 77 (skipped) without python3/curl; a role without kv_store fails it.
 #   restart_test.sh <appliance binary>
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+EVENTUALLY_EVERY=0.1  # the never-resolved check polls this often
 appliance=$1
 for tool in python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "SKIPPED: $tool not installed"; exit 77; }
@@ -21,26 +23,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for log in "$work"/*.log; do
-    echo "--- $log"
-    tail -n 20 "$log"
-  done
-  exit 1
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-eventually() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 srv_port=$(free_port)
 api_port=$(free_port)
 metrics_port=$(free_port)
