@@ -5,10 +5,10 @@
 // Part 2 (Kubernetes backend, scale-set demand) feeds it different numbers, never changes it.
 //
 //   desired = clamp(min(t), max(t), queued + running + min_idle(t)),
-//   running = min(in_progress, busy + idle runners)
+//   running = min(in_progress, runners of the pool)
 // where min/max/min_idle come from the first schedule window active at t (else the pool's).
-// In-progress jobs beyond the pool's busy and idle runners (a lost `completed` delivery, a
-// job on a runner this scaler does not manage) buy no runner. Growth is immediate;
+// In-progress jobs beyond the pool's runners (a lost `completed` delivery, a job on a runner
+// this scaler does not manage) buy no runner. Growth is immediate;
 // shrinking removes only runners without a job that have been so for scale_down_delay
 // (booting ones first, newest first; then idle ones, longest idle first), never a busy one;
 // a spent budget stops growth and nothing else.

@@ -88,16 +88,21 @@ TEST(Policy, NoScaleDownBeforeTheDelay) {
 }
 
 TEST(Policy, InProgressJobsWithoutARunnerOfThePoolBuyNoRunner) {
-  // Three jobs reported running, two busy runners: a lost `completed` delivery (or a job on
+  // Three jobs reported running, two runners: a lost `completed` delivery (or a job on
   // a runner the scaler does not manage). One queued job needs one runner, not two.
   const auto d = decide(pool(0, 10), kNow, {1, 3}, runners(0, 0, 2), 0);
   EXPECT_EQ(d.demand, 4);
   EXPECT_EQ(d.desired, 3);
   EXPECT_EQ(d.create, 1);
-  // An idle runner may hold a job the backend has not seen start: it still counts.
+  // An idle or booting runner may hold a job the backend has not seen start: it counts.
   const auto idle = decide(pool(0, 10), kNow, {0, 3}, runners(0, 1, 2, kNow - hours(1)), 0);
   EXPECT_EQ(idle.desired, 3);
   EXPECT_EQ(idle.action, Action::kNone);
+  const auto booting = decide(pool(0, 10), kNow, {0, 1}, runners(1, 0, 0, kNow - hours(1)), 0);
+  EXPECT_EQ(booting.desired, 1);
+  EXPECT_EQ(booting.action, Action::kNone);
+  // No runner at all (jobs running elsewhere): nothing to create for them.
+  EXPECT_EQ(decide(pool(0, 10), kNow, {0, 4}, {}, 0).desired, 0);
   // With min_idle, the warm runner comes on top of the runners that hold jobs.
   EXPECT_EQ(decide(pool(0, 10, 1), kNow, {0, 3}, runners(0, 0, 2), 0).create, 1);
 }
