@@ -54,6 +54,8 @@ struct PoolConfig {
   PoolPolicy policy;                // name, limits, schedules, delays, budget
   std::vector<std::string> labels;  // lower-cased, without self-hosted
   double cost_per_runner_hour = 0;
+  // The day `budget` counts: midnight to midnight in this zone (budget_time_zone, UTC).
+  std::shared_ptr<const TimeZone> budget_zone = std::make_shared<TimeZone>(TimeZone::utc());
   RunnerTemplate runner;
 };
 

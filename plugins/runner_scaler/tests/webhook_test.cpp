@@ -209,6 +209,30 @@ TEST(Scaling, BudgetExhaustionStopsGrowthLogsAndCounts) {
             1);
 }
 
+TEST(Scaling, TheBudgetDayEndsAtMidnightInBudgetTimeZone) {
+  // The manual clock starts on Tuesday 2023-11-14 22:13:20 UTC: 23:13:20 in Berlin (UTC+1),
+  // so Berlin's Wednesday begins at 23:00 UTC, UTC's an hour later.
+  for (const std::string zone : {"Europe/Berlin", "UTC"}) {
+    Harness h(baseConfig("    budget: 10\n    budget_time_zone: " + zone + "\n"));
+    for (int k = 0; k < 2; ++k)
+      h.send(jobEvent("queued", 310 + k, kLinux), "q" + std::to_string(k));
+    h.step();
+    h.advance(std::chrono::minutes(5));  // 2 runners x 5 min = the whole budget
+    h.step();
+    h.send(jobEvent("queued", 312, kLinux), "q2");
+    h.step();
+    EXPECT_EQ(h.metric("appliance_runner_budget_exhausted", {{"pool", "linux"}}), 1) << zone;
+    h.advance(std::chrono::minutes(41) + std::chrono::seconds(30));  // 22:59:50 UTC
+    h.step();
+    h.advance(std::chrono::seconds(30));  // 23:00:20 UTC: 30 s of 2 runners on the new day
+    h.step();
+    const bool berlin = zone == "Europe/Berlin";
+    EXPECT_EQ(h.metric("appliance_runner_budget_exhausted", {{"pool", "linux"}}), berlin ? 0 : 1)
+        << zone;
+    EXPECT_EQ(h.metric("appliance_runners_current", {{"pool", "linux"}}), berlin ? 3 : 2) << zone;
+  }
+}
+
 TEST(Scaling, ScheduleSwitchesLimitsAtItsBoundary) {
   // The manual clock starts on Tuesday 2023-11-14 22:13:20 UTC.
   Harness h(baseConfig(
