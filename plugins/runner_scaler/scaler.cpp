@@ -346,7 +346,8 @@ void Scaler::record(const PoolConfig& pool, PoolState& st, const Decision& d, Ti
   if (d.budget_exhausted && d.action == Action::kHold) {
     logger_.warn(d.message + " (daily budget of " +
                      std::to_string(static_cast<long long>(pool.policy.budget_minutes_per_day)) +
-                     " runner-minutes spent; no new runners until 00:00 UTC)",
+                     " runner-minutes spent; no new runners until 00:00 " +
+                     pool.budget_zone->name() + ")",
                  {{"pool", pool.policy.name},
                   {"reason", d.reason},
                   {"demand", demand},
