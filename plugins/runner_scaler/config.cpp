@@ -79,6 +79,7 @@ void readRunner(ConfigReader& reader, RunnerTemplate& runner, Errors& errors) {
     reader.error("work_volume_size", "must be a Kubernetes quantity such as 20Gi");
   }
   runner.node_selector = readStringMap(reader, "node_selector", false);
+  runner.ephemeral = reader.boolean("ephemeral", runner.ephemeral);
   const ConfigNode tolerations = reader.node("tolerations");
   if (tolerations.isMissing()) return;
   if (!tolerations.isSequence()) {

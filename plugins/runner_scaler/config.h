@@ -48,6 +48,9 @@ struct RunnerTemplate {
   std::string work_volume_size = "20Gi";
   std::map<std::string, std::string> node_selector;
   std::vector<Toleration> tolerations;
+  // true: one job per runner (`--ephemeral`, a clean runner per job). false: a runner takes
+  // jobs until the policy removes it (saves a boot per job; jobs share the work volume).
+  bool ephemeral = true;
 };
 
 struct PoolConfig {
