@@ -621,6 +621,11 @@ int main(int argc, char** argv) {
       scalers.push_back(std::make_unique<OurPolicy>(
           v.name, ourPolicy(seconds(v.scale_down_delay_s), v.office_min_idle), base, v.ephemeral));
     }
+    // Not a policy: the floor the 30-runner cap leaves, 30 reused runners up all the time.
+    auto always_up = ourPolicy(seconds(0), 0);
+    always_up.limits.min = Keda::kMax;
+    scalers.push_back(
+        std::make_unique<OurPolicy>("bound: 30 reused runners always up", always_up, base, false));
     scalers.push_back(std::make_unique<Keda>());
     scalers.push_back(std::make_unique<ArcLegacy>());
     scalers.push_back(std::make_unique<ArcScaleSet>());
