@@ -1,8 +1,10 @@
 // scaler_sim: replays a job trace against runner_scaler's policy (the plugin's own decide(),
 // linked from runner_scaler_policy) and against models of what users would otherwise
-// install, under one start-latency model, and prints queue wait p50/p95/p99, runner-minutes
-// (busy, idle incl. booting), jobs killed by scale-down, jobs never started and GitHub API
-// calls per hour. See README.md for the models and their sources.
+// install, under one start-latency model, and prints queue wait p50/p95/p99 (per job, from
+// its first `queued` to the start of the attempt that finished; a job never started waits
+// forever), runner-minutes (busy + idle, idle includes booting) in total and per job run,
+// jobs killed by scale-down, jobs never started and GitHub API calls per hour. See README.md
+// for the models and their sources.
 //
 //   scaler_sim [--trace FILE]... [--seed N] [--loss 0.05] [--write-traces DIR]
 //
@@ -132,7 +134,9 @@ struct Node {
 };
 
 struct Stats {
-  std::vector<double> waits;
+  std::vector<double> waits;        // per job: first queued -> start of its last attempt
+  std::vector<double> first_waits;  // per job: first queued -> start of its first attempt
+  int ran = 0;                      // jobs that finished
   double busy_s = 0, idle_s = 0;
   int killed = 0, never_started = 0;
   double api_calls = 0;
@@ -253,8 +257,10 @@ int activeRuns(const World& w, bool queued_only) {
 // and the plugin's own decide() picks what to create and remove each second.
 class OurPolicy : public Scaler {
  public:
-  OurPolicy(std::string name, PoolPolicy policy, TimePoint base)
-      : name_(std::move(name)), policy_(std::move(policy)), base_(base) {}
+  // `ephemeral`: the runner template's choice (part 2's default): one job per runner. Else a
+  // runner returns idle after its job and takes the next one without a new boot.
+  OurPolicy(std::string name, PoolPolicy policy, TimePoint base, bool ephemeral)
+      : name_(std::move(name)), policy_(std::move(policy)), base_(base), ephemeral_(ephemeral) {}
   std::string name() const override { return name_; }
   void onQueued(World& w, int j) override {
     if (!w.webhook_lost_queued[static_cast<std::size_t>(j)]) known_queued_.insert(j);
@@ -278,13 +284,14 @@ class OurPolicy : public Scaler {
     const double used = 0;
     Decision dec = decide(policy_, now, d, views, used);
     for (const auto& id : dec.remove) c.remove(std::stoi(id), w.now, s, requeue);
-    for (int k = 0; k < dec.create; ++k) c.create(w.now, true);
+    for (int k = 0; k < dec.create; ++k) c.create(w.now, ephemeral_);
   }
 
  private:
   std::string name_;
   PoolPolicy policy_;
   TimePoint base_;
+  bool ephemeral_ = true;
   std::set<int> known_queued_, known_running_;
 };
 
@@ -377,8 +384,9 @@ class ArcScaleSet : public Scaler {
 };
 
 // philips-labs terraform-aws-github-runner: the webhook (5% lost, no reconciliation) is
-// delayed 30 s, then one ephemeral runner per still-queued job; a scale-down lambda every
-// 5 min removes idle runners older than 5 min (minimum_running_time).
+// delayed 30 s, then one runner per still-queued job; a scale-down lambda every 5 min removes
+// idle runners older than 5 min (minimum_running_time_in_minutes). Runners are reused, not
+// ephemeral: `enable_ephemeral_runners` defaults to false in the module's variables.tf.
 class PhilipsLabs : public Scaler {
  public:
   std::string name() const override { return "philips_labs"; }
@@ -392,7 +400,7 @@ class PhilipsLabs : public Scaler {
       s.api_calls += 2;  // job status check + registration token
       if (std::find(w.queued.begin(), w.queued.end(), j) != w.queued.end() &&
           static_cast<int>(c.runners().size()) < Keda::kMax) {
-        c.create(w.now, true);
+        c.create(w.now, false);
       }
     }
     if (w.now % 300 == 0) {
@@ -411,6 +419,8 @@ class PhilipsLabs : public Scaler {
 };
 
 // ---------------------------------------------------------------- the simulation
+constexpr double kNever = 1e18;
+
 Stats simulate(const Trace& trace, Scaler& scaler, std::uint32_t seed, double loss) {
   Cluster cluster(trace, seed);
   Stats stats;
@@ -423,7 +433,7 @@ Stats simulate(const Trace& trace, Scaler& scaler, std::uint32_t seed, double lo
     w.webhook_lost_queued.push_back(lost(rng));
     w.webhook_lost_completed.push_back(lost(rng));
   }
-  std::vector<int> arrival(n), started(n, -1), ends(n, -1);
+  std::vector<int> arrival(n), started(n, -1), first_start(n, -1), ends(n, -1);
   for (std::size_t k = 0; k < n; ++k) arrival[k] = trace.jobs[k].arrival;
   std::size_t next = 0;
   std::vector<int> requeue;
@@ -473,7 +483,7 @@ Stats simulate(const Trace& trace, Scaler& scaler, std::uint32_t seed, double lo
       w.queued.erase(w.queued.begin());
       r.job = j;
       const auto jj = static_cast<std::size_t>(j);
-      if (started[jj] < 0) stats.waits.push_back(w.now - arrival[jj]);
+      if (first_start[jj] < 0) first_start[jj] = w.now;
       started[jj] = w.now;
       ends[jj] = w.now + trace.jobs[jj].duration;
       w.running.push_back(j);
@@ -487,8 +497,22 @@ Stats simulate(const Trace& trace, Scaler& scaler, std::uint32_t seed, double lo
     }
   }
   stats.never_started = static_cast<int>(w.queued.size());
+  for (std::size_t k = 0; k < n; ++k) {
+    // A job still queued at the end never started: its wait is unbounded.
+    const bool ran = started[k] >= 0 && ends[k] <= w.now;
+    stats.ran += ran ? 1 : 0;
+    stats.waits.push_back(started[k] >= 0 ? started[k] - arrival[k] : kNever);
+    stats.first_waits.push_back(first_start[k] >= 0 ? first_start[k] - arrival[k] : kNever);
+  }
   stats.api_calls = stats.api_calls * 3600.0 / trace.length;
   return stats;
+}
+
+std::string secondsText(double s) {
+  if (s >= kNever) return "never";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", s);
+  return buf;
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -499,21 +523,40 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(idx, v.size() - 1)];
 }
 
-// min/max as the anchors (0-30); `office_min_idle` warm runners 08:00-19:00 UTC, none at night.
-PoolPolicy ourPolicy(int office_min_idle) {
+// min/max as the anchors (0-30); `office_min_idle` warm runners 08:00-19:00 UTC (a schedule),
+// none at night.
+PoolPolicy ourPolicy(std::chrono::seconds scale_down_delay, int office_min_idle) {
   PoolPolicy p;
   p.name = "sim";
   p.limits = {0, Keda::kMax, 0};
-  p.scale_down_delay = std::chrono::minutes(5);
-  ScheduleWindow office;
-  office.name = "office-hours";
-  office.days = {true, true, true, true, true, true, true};
-  office.start_minute = 8 * 60;
-  office.end_minute = 19 * 60;
-  office.min_idle = office_min_idle;
-  p.schedules.push_back(office);
+  p.scale_down_delay = scale_down_delay;
+  if (office_min_idle > 0) {
+    ScheduleWindow office;
+    office.name = "office-hours";
+    office.days = {false, true, true, true, true, true, false};  // Mon-Fri
+    office.start_minute = 8 * 60;
+    office.end_minute = 19 * 60;
+    office.min_idle = office_min_idle;
+    p.schedules.push_back(office);
+  }
   return p;
 }
+
+struct OurVariant {
+  const char* name;
+  bool ephemeral;
+  int scale_down_delay_s;
+  int office_min_idle;
+};
+// The pool settings compared (README.md says why): the defaults, warm runners in office
+// hours, and reused runners with no scale-down delay (the recommended cost setting).
+constexpr OurVariant kOurVariants[] = {
+    {"runner_scaler (defaults: ephemeral, scale_down_delay 5m)", true, 300, 0},
+    {"runner_scaler (ephemeral, 5m, office min_idle 1)", true, 300, 1},
+    {"runner_scaler (ephemeral, scale_down_delay 0s)", true, 0, 0},
+    {"runner_scaler (reuse, scale_down_delay 30s)", false, 30, 0},
+    {"runner_scaler (reuse, scale_down_delay 0s)", false, 0, 0},
+};
 
 }  // namespace
 
@@ -565,28 +608,40 @@ int main(int argc, char** argv) {
       traces.push_back(makeTrace(n, 7));
   }
   std::printf(
-      "| trace | policy | jobs | wait p50 s | p95 s | p99 s | busy runner-min | idle runner-min | "
-      "killed | never started | API calls/h |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "| trace | policy | jobs | ran | wait p50 s | p95 s | p99 s | p95 first start s | busy "
+      "runner-min | idle runner-min | runner-min | per job run | killed | never started | API "
+      "calls/h |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& t : traces) {
     // 2023-11-13 is a Monday; t=0 is start_hour UTC that day.
     const TimePoint base{std::chrono::sys_days{std::chrono::year{2023} / 11 / 13} +
                          std::chrono::hours(t.start_hour)};
     std::vector<std::unique_ptr<Scaler>> scalers;
-    for (int warm : {0, 1, 2}) {
+    for (const auto& v : kOurVariants) {
       scalers.push_back(std::make_unique<OurPolicy>(
-          "runner_scaler (office min_idle " + std::to_string(warm) + ")", ourPolicy(warm), base));
+          v.name, ourPolicy(seconds(v.scale_down_delay_s), v.office_min_idle), base, v.ephemeral));
     }
+    // Not a policy: the floor the 30-runner cap leaves, 30 reused runners up all the time.
+    auto always_up = ourPolicy(seconds(0), 0);
+    always_up.limits.min = Keda::kMax;
+    scalers.push_back(
+        std::make_unique<OurPolicy>("bound: 30 reused runners always up", always_up, base, false));
     scalers.push_back(std::make_unique<Keda>());
     scalers.push_back(std::make_unique<ArcLegacy>());
     scalers.push_back(std::make_unique<ArcScaleSet>());
     scalers.push_back(std::make_unique<PhilipsLabs>());
     for (auto& s : scalers) {
       const Stats st = simulate(t, *s, seed, loss);
-      std::printf("| %s | %s | %zu | %.0f | %.0f | %.0f | %.0f | %.0f | %d | %d | %.0f |\n",
-                  t.name.c_str(), s->name().c_str(), t.jobs.size(), percentile(st.waits, 50),
-                  percentile(st.waits, 95), percentile(st.waits, 99), st.busy_s / 60,
-                  st.idle_s / 60, st.killed, st.never_started, st.api_calls);
+      const double total = (st.busy_s + st.idle_s) / 60;
+      std::printf(
+          "| %s | %s | %zu | %d | %s | %s | %s | %s | %.0f | %.0f | %.0f | %.2f | %d | %d | %.0f "
+          "|\n",
+          t.name.c_str(), s->name().c_str(), t.jobs.size(), st.ran,
+          secondsText(percentile(st.waits, 50)).c_str(),
+          secondsText(percentile(st.waits, 95)).c_str(),
+          secondsText(percentile(st.waits, 99)).c_str(),
+          secondsText(percentile(st.first_waits, 95)).c_str(), st.busy_s / 60, st.idle_s / 60,
+          total, st.ran > 0 ? total / st.ran : 0.0, st.killed, st.never_started, st.api_calls);
     }
   }
   return 0;

@@ -5,6 +5,7 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "outbound_http.h"
 #include "plugin_loader.h"
 #include "scheduler.h"
+#include "test_clock.h"
 
 #ifndef APPLIANCE_VERSION
 #define APPLIANCE_VERSION "0.0.0"
@@ -55,10 +57,12 @@ std::string defaultPluginDir() {
       .string();
 }
 
+// The wall clock, or for end-to-end tests the one APPLIANCE_TEST_CLOCK_FILE drives.
 class SystemClock : public Clock {
  public:
+  std::unique_ptr<FileClock> test_clock;  // set once at start-up, before any plugin runs
   std::chrono::system_clock::time_point now() const override {
-    return std::chrono::system_clock::now();
+    return test_clock ? test_clock->now() : std::chrono::system_clock::now();
   }
   std::chrono::steady_clock::time_point steadyNow() const override {
     return std::chrono::steady_clock::now();
@@ -463,6 +467,17 @@ int Host::startUp(const CommandLine& cli) {
     return kExitConfig;
   }
   if (int rc = st.loadAndConfigure(cli, *root); rc != kExitOk) return rc;
+  if (const char* path = std::getenv(kTestClockEnv); path && *path) {
+    auto clock = FileClock::open(path);
+    if (!clock) {
+      fail(clock.status().message());
+      return kExitConfig;
+    }
+    st.clock.test_clock = std::move(clock).value();
+    st.log.warn("the wall clock is read from a file (testing only; unset " +
+                    std::string(kTestClockEnv) + " in production)",
+                {{"file", st.clock.test_clock->path()}});
+  }
   if (cli.check_config) {
     std::fputs(redactedYaml(*root).c_str(), stdout);
     std::string names;

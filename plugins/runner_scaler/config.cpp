@@ -79,6 +79,7 @@ void readRunner(ConfigReader& reader, RunnerTemplate& runner, Errors& errors) {
     reader.error("work_volume_size", "must be a Kubernetes quantity such as 20Gi");
   }
   runner.node_selector = readStringMap(reader, "node_selector", false);
+  runner.ephemeral = reader.boolean("ephemeral", runner.ephemeral);
   const ConfigNode tolerations = reader.node("tolerations");
   if (tolerations.isMissing()) return;
   if (!tolerations.isSequence()) {
@@ -195,6 +196,12 @@ PoolConfig readPool(const ConfigNode& node, const std::string& tzdir, Errors& er
   policy.idle_timeout = p.duration("idle_timeout", {}, {}, std::chrono::hours(24 * 7));
   policy.boot_timeout = p.duration("boot_timeout", minutes(10), {}, std::chrono::hours(24));
   policy.budget_minutes_per_day = p.number("budget", 0, 0, 1e9);
+  const std::string budget_zone = p.string("budget_time_zone", "UTC");
+  if (auto tz = TimeZone::load(budget_zone, tzdir); tz.isOk()) {
+    pool.budget_zone = std::make_shared<TimeZone>(std::move(tz).value());
+  } else {
+    p.error("budget_time_zone", tz.status().message() + "; use an IANA name such as Europe/Berlin");
+  }
   pool.cost_per_runner_hour = p.number("cost_per_runner_hour", 0, 0, 1e6);
   readSchedules(p, p.node("schedules"), policy, tzdir, errors);
   ConfigReader runner = p.section("runner");

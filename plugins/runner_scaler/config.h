@@ -48,12 +48,17 @@ struct RunnerTemplate {
   std::string work_volume_size = "20Gi";
   std::map<std::string, std::string> node_selector;
   std::vector<Toleration> tolerations;
+  // true: one job per runner (`--ephemeral`, a clean runner per job). false: a runner takes
+  // jobs until the policy removes it (saves a boot per job; jobs share the work volume).
+  bool ephemeral = true;
 };
 
 struct PoolConfig {
   PoolPolicy policy;                // name, limits, schedules, delays, budget
   std::vector<std::string> labels;  // lower-cased, without self-hosted
   double cost_per_runner_hour = 0;
+  // The day `budget` counts: midnight to midnight in this zone (budget_time_zone, UTC).
+  std::shared_ptr<const TimeZone> budget_zone = std::make_shared<TimeZone>(TimeZone::utc());
   RunnerTemplate runner;
 };
 

@@ -36,28 +36,42 @@ std::vector<std::pair<std::string, std::string>> recyclable(const PoolPolicy& po
   return out;
 }
 
+// Surplus runners that hold no job go once they have been so for scale_down_delay: booting
+// ones first (newest first: the least boot time is lost, and a runner that is already up can
+// take the next job at once), then idle ones, longest idle first.
 void shrink(const PoolPolicy& pool, TimePoint now, const std::vector<RunnerView>& runners,
             int surplus, Decision& d) {
-  std::vector<const RunnerView*> candidates;
+  std::vector<const RunnerView*> booting, idle;
   bool waiting = false;
   for (const auto& r : runners) {
-    if (r.phase != RunnerPhase::kIdle) continue;
+    if (r.phase == RunnerPhase::kBusy) continue;
     if (std::find(d.remove.begin(), d.remove.end(), r.id) != d.remove.end()) continue;
-    if (pastFor(now, r.since, pool.scale_down_delay)) {
-      candidates.push_back(&r);
-    } else {
+    if (!pastFor(now, r.since, pool.scale_down_delay)) {
       waiting = true;
+      continue;
     }
+    (r.phase == RunnerPhase::kBooting ? booting : idle).push_back(&r);
   }
-  // Longest idle first; ids break ties so the choice is deterministic.
-  std::sort(candidates.begin(), candidates.end(), [](const RunnerView* a, const RunnerView* b) {
+  // Ids break ties so the choice is deterministic.
+  std::sort(booting.begin(), booting.end(), [](const RunnerView* a, const RunnerView* b) {
+    return a->since != b->since ? a->since > b->since : a->id < b->id;
+  });
+  std::sort(idle.begin(), idle.end(), [](const RunnerView* a, const RunnerView* b) {
     return a->since != b->since ? a->since < b->since : a->id < b->id;
   });
-  const auto take = std::min<std::size_t>(static_cast<std::size_t>(surplus), candidates.size());
-  for (std::size_t k = 0; k < take; ++k) d.remove.push_back(candidates[k]->id);
-  if (take > 0) {
+  int taken = 0;
+  bool took_idle = false;
+  for (const auto* group : {&booting, &idle}) {
+    for (const RunnerView* r : *group) {
+      if (taken >= surplus) break;
+      d.remove.push_back(r->id);
+      took_idle = took_idle || r->phase == RunnerPhase::kIdle;
+      ++taken;
+    }
+  }
+  if (taken > 0) {
     d.action = Action::kScaleDown;
-    d.reason = "idle";
+    d.reason = took_idle ? "idle" : "booting";
   } else if (d.remove.empty()) {
     d.action = Action::kHold;
     d.reason = waiting ? "scale_down_delay" : "busy";
@@ -144,7 +158,12 @@ Decision decide(const PoolPolicy& pool, TimePoint now, const JobDemand& demand,
   const SupplyCounts counts = countSupply(runners);
   d.demand = demand.queued + demand.in_progress;
   d.current = counts.current();
-  d.desired = std::min(l.max, std::max(l.min, d.demand + l.min_idle));
+  // In-progress jobs count as far as this pool's runners can hold them (busy, or idle or
+  // booting: the backend may not have seen a job start yet). Beyond that they are phantom
+  // demand: a `completed` delivery that was lost (until the next poll repairs it) or a job
+  // running on a runner this scaler does not manage. Neither needs a new runner.
+  const int running = std::min(demand.in_progress, counts.current());
+  d.desired = std::min(l.max, std::max(l.min, demand.queued + running + l.min_idle));
   d.budget_exhausted =
       pool.budget_minutes_per_day > 0 && budget_used_minutes >= pool.budget_minutes_per_day;
   d.reason = "steady";
@@ -169,7 +188,7 @@ Decision decide(const PoolPolicy& pool, TimePoint now, const JobDemand& demand,
       if (d.remove.empty()) d.reason = upReason(demand, l);
     }
   } else if (d.desired < live) {
-    // Only idle runners go, so the pool never drops below its busy runners (running jobs).
+    // Only runners without a job go, so the pool never drops below its busy runners.
     shrink(pool, now, runners, live - std::max(d.desired, counts.busy), d);
   }
   d.message = std::string(actionName(d.action)) + " demand=" + std::to_string(d.demand) +

@@ -4,10 +4,14 @@
 // I/O, clock or randomness, so the plugin, its tests and bench/scaler_sim run the same code.
 // Part 2 (Kubernetes backend, scale-set demand) feeds it different numbers, never changes it.
 //
-//   desired = clamp(min(t), max(t), queued + in_progress + min_idle(t))
+//   desired = clamp(min(t), max(t), queued + running + min_idle(t)),
+//   running = min(in_progress, runners of the pool)
 // where min/max/min_idle come from the first schedule window active at t (else the pool's).
-// Growth is immediate; shrinking removes only runners idle for scale_down_delay, never a busy
-// one; a spent budget stops growth and nothing else.
+// In-progress jobs beyond the pool's runners (a lost `completed` delivery, a job on a runner
+// this scaler does not manage) buy no runner. Growth is immediate;
+// shrinking removes only runners without a job that have been so for scale_down_delay
+// (booting ones first, newest first; then idle ones, longest idle first), never a busy one;
+// a spent budget stops growth and nothing else.
 
 #include <array>
 #include <chrono>
@@ -83,15 +87,15 @@ const char* actionName(Action action);
 
 struct Decision {
   Action action = Action::kNone;
-  // Why, as a metric label: demand, min, min_idle (up); idle, idle_timeout, boot_timeout
-  // (down); scale_down_delay, busy, budget_exhausted (hold); steady (none).
+  // Why, as a metric label: demand, min, min_idle (up); idle, booting, idle_timeout,
+  // boot_timeout (down); scale_down_delay, busy, budget_exhausted (hold); steady (none).
   std::string reason;
   std::string message;  // "scale_up demand=7 current=3 desired=7 pool=linux ..."
-  int demand = 0;       // queued + in_progress
+  int demand = 0;       // queued + in_progress, as reported
   int current = 0;
   int desired = 0;
   int create = 0;                   // runners to start now
-  std::vector<std::string> remove;  // idle (or stuck booting) runners to stop now
+  std::vector<std::string> remove;  // runners without a job to stop now
   bool budget_exhausted = false;
   ActiveLimits limits;
 };

@@ -17,8 +17,10 @@ Timestamp micros(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 TimePoint fromMicros(Timestamp us) { return TimePoint{std::chrono::microseconds{us}}; }
-std::int64_t utcDay(TimePoint t) {
-  return std::chrono::floor<std::chrono::days>(t).time_since_epoch().count();
+// The budget's day number: days since 1970-01-01 in the pool's budget_time_zone.
+std::int64_t budgetDay(const PoolConfig& pool, TimePoint t) {
+  const auto local = pool.budget_zone->toLocal(std::chrono::floor<std::chrono::seconds>(t));
+  return std::chrono::floor<std::chrono::days>(local).time_since_epoch().count();
 }
 
 std::string joinLabels(const std::vector<std::string>& labels) {
@@ -117,13 +119,15 @@ void Scaler::loadState() {
       ++restored;
     }
   }
-  for (auto& [name, state] : pools_) {
+  for (const auto& pool : config_.pools) {
+    const std::string& name = pool.policy.name;
+    PoolState& state = pools_[name];
     auto budget = kv_->get(kNs, "budget/" + name);
     if (!budget.isOk() || !budget->has_value()) continue;
     std::istringstream in((*budget)->value);
     std::int64_t day = -1;
     double used = 0;
-    if (in >> day >> used && day == utcDay(clock_.now())) {
+    if (in >> day >> used && day == budgetDay(pool, clock_.now())) {
       state.budget_day = day;
       state.budget_used = used;
     }
@@ -292,8 +296,8 @@ void Scaler::decideLocked(const PoolConfig& pool, TimePoint now, double elapsed_
   const std::string& name = pool.policy.name;
   PoolState& st = pools_[name];
   PoolMetrics& m = metrics_->pool(name);
-  if (st.budget_day != utcDay(now)) {
-    st.budget_day = utcDay(now);
+  if (const std::int64_t today = budgetDay(pool, now); st.budget_day != today) {
+    st.budget_day = today;
     st.budget_used = 0;
   }
   const auto before = backend_->runners(name, now);
@@ -342,7 +346,8 @@ void Scaler::record(const PoolConfig& pool, PoolState& st, const Decision& d, Ti
   if (d.budget_exhausted && d.action == Action::kHold) {
     logger_.warn(d.message + " (daily budget of " +
                      std::to_string(static_cast<long long>(pool.policy.budget_minutes_per_day)) +
-                     " runner-minutes spent; no new runners until 00:00 UTC)",
+                     " runner-minutes spent; no new runners until 00:00 " +
+                     pool.budget_zone->name() + ")",
                  {{"pool", pool.policy.name},
                   {"reason", d.reason},
                   {"demand", demand},

@@ -63,7 +63,7 @@ class Scaler final : public DemandSink {
   struct PoolState {
     std::deque<DecisionRecord> decisions;  // newest last, bounded by recent_decisions
     std::string last_logged;               // action+reason of the last logged hold
-    std::int64_t budget_day = -1;          // UTC day number the budget counts
+    std::int64_t budget_day = -1;          // day number (budget_time_zone) the budget counts
     double budget_used = 0;                // runner-minutes that day
     Decision last;
   };

@@ -44,6 +44,7 @@ pools:
     idle_timeout: 1h
     boot_timeout: 15m
     budget: 6000
+    budget_time_zone: America/New_York
     cost_per_runner_hour: 0.12
     schedules:
       - {name: working-hours, days: mon-fri, start: "08:00", end: "18:00", time_zone: Europe/Berlin, min: 4, min_idle: 2}
@@ -51,6 +52,7 @@ pools:
       image: ghcr.io/actions/actions-runner:2.321.0
       resources: {requests: {cpu: 500m, memory: 2Gi}, limits: {cpu: "2", memory: 4Gi}}
       work_volume_size: 20Gi
+      ephemeral: false
       node_selector: {appliance.io/node-pool: runners}
       tolerations:
         - {key: appliance.io/runners, operator: Equal, value: "true", effect: NoSchedule}
@@ -68,6 +70,7 @@ pools:
   EXPECT_EQ(p.policy.limits.min_idle, 1);
   EXPECT_EQ(p.policy.scale_down_delay, std::chrono::minutes(10));
   EXPECT_EQ(p.policy.budget_minutes_per_day, 6000);
+  EXPECT_EQ(p.budget_zone->name(), "America/New_York");
   ASSERT_EQ(p.policy.schedules.size(), 1u);
   EXPECT_EQ(p.policy.schedules[0].start_minute, 480);
   EXPECT_EQ(*p.policy.schedules[0].min, 4);
@@ -75,6 +78,7 @@ pools:
   EXPECT_EQ(p.runner.requests.at("cpu"), "500m");
   EXPECT_EQ(p.runner.node_selector.at("appliance.io/node-pool"), "runners");
   EXPECT_EQ(p.runner.tolerations.at(1).toleration_seconds, 30);
+  EXPECT_FALSE(p.runner.ephemeral);
 }
 
 TEST(Config, DefaultsAreTheIssues) {
@@ -85,6 +89,8 @@ TEST(Config, DefaultsAreTheIssues) {
   EXPECT_EQ(c->github.poll_interval, std::chrono::seconds(60));
   EXPECT_EQ(c->pools[0].policy.scale_down_delay, std::chrono::minutes(5));
   EXPECT_EQ(c->pools[0].runner.work_volume_size, "20Gi");
+  EXPECT_EQ(c->pools[0].budget_zone->name(), "UTC");
+  EXPECT_TRUE(c->pools[0].runner.ephemeral);
   EXPECT_FALSE(c->github.polling());
 }
 
@@ -103,6 +109,8 @@ TEST(Config, RejectsBadInputWithLocationAndFix) {
       {"pools: [{name: a, schedules: [{name: w, days: mon-funday}]}]\n", "day-of-week"},
       {"pools: [{name: a, schedules: [{name: w, start: \"25:00\"}]}]\n", "HH:MM"},
       {"pools: [{name: a, schedules: [{name: w, time_zone: Mars/Base}]}]\n", "IANA"},
+      {"pools: [{name: a, budget_time_zone: Mars/Base}]\n", "budget_time_zone: "},
+      {"pools: [{name: a, runner: {ephemeral: sometimes}}]\n", "ephemeral"},
       {"pools: [{name: a, runner: {work_volume_size: twenty}}]\n", "quantity"},
       {"pools: [{name: a, runner: {resources: {requests: {gpu: \"1\"}}}}]\n", "unknown resource"},
       {"pools: [{name: a, runner: {tolerations: [{key: k, operator: Sometimes}]}}]\n", "operator"},

@@ -40,7 +40,9 @@ TEST(Policy, DesiredIsDemandPlusMinIdleClampedToLimits) {
       {2, 10, 2, 3, 4, 9}, {2, 10, 2, 9, 4, 10}, {0, 5, 1, 0, 0, 1}, {3, 3, 0, 0, 0, 3},
   };
   for (const auto& c : cases) {
-    const auto d = decide(pool(c.min, c.max, c.min_idle), kNow, {c.queued, c.in_progress}, {}, 0);
+    // Each in-progress job runs on one of the pool's busy runners.
+    const auto d = decide(pool(c.min, c.max, c.min_idle), kNow, {c.queued, c.in_progress},
+                          runners(0, 0, c.in_progress), 0);
     EXPECT_EQ(d.desired, c.expected)
         << c.min << " " << c.max << " " << c.min_idle << " " << c.queued << " " << c.in_progress;
   }
@@ -83,6 +85,48 @@ TEST(Policy, NoScaleDownBeforeTheDelay) {
   EXPECT_EQ(later.action, Action::kScaleDown);
   EXPECT_EQ(later.remove.size(), 3u);
   EXPECT_EQ(later.reason, "idle");
+}
+
+TEST(Policy, InProgressJobsWithoutARunnerOfThePoolBuyNoRunner) {
+  // Three jobs reported running, two runners: a lost `completed` delivery (or a job on
+  // a runner the scaler does not manage). One queued job needs one runner, not two.
+  const auto d = decide(pool(0, 10), kNow, {1, 3}, runners(0, 0, 2), 0);
+  EXPECT_EQ(d.demand, 4);
+  EXPECT_EQ(d.desired, 3);
+  EXPECT_EQ(d.create, 1);
+  // An idle or booting runner may hold a job the backend has not seen start: it counts.
+  const auto idle = decide(pool(0, 10), kNow, {0, 3}, runners(0, 1, 2, kNow - hours(1)), 0);
+  EXPECT_EQ(idle.desired, 3);
+  EXPECT_EQ(idle.action, Action::kNone);
+  const auto booting = decide(pool(0, 10), kNow, {0, 1}, runners(1, 0, 0, kNow - hours(1)), 0);
+  EXPECT_EQ(booting.desired, 1);
+  EXPECT_EQ(booting.action, Action::kNone);
+  // No runner at all (jobs running elsewhere): nothing to create for them.
+  EXPECT_EQ(decide(pool(0, 10), kNow, {0, 4}, {}, 0).desired, 0);
+  // With min_idle, the warm runner comes on top of the runners that hold jobs.
+  EXPECT_EQ(decide(pool(0, 10, 1), kNow, {0, 3}, runners(0, 0, 2), 0).create, 1);
+}
+
+TEST(Policy, SurplusBootingRunnersGoFirstNewestFirstAfterTheDelay) {
+  auto p = pool(0, 10);
+  p.scale_down_delay = seconds(0);
+  std::vector<RunnerView> rs = {{"old-idle", RunnerPhase::kIdle, kNow - minutes(3)},
+                                {"boot-1", RunnerPhase::kBooting, kNow - seconds(40)},
+                                {"boot-2", RunnerPhase::kBooting, kNow - seconds(10)},
+                                {"busy", RunnerPhase::kBusy, kNow - minutes(1)}};
+  // One queued job and the busy one: two runners wanted, four there.
+  const auto d = decide(p, kNow, {1, 1}, rs, 0);
+  EXPECT_EQ(d.action, Action::kScaleDown);
+  EXPECT_EQ(d.remove, (std::vector<std::string>{"boot-2", "boot-1"}));
+  EXPECT_EQ(d.reason, "booting");
+  // Nothing wanted: the booting ones, then the idle one.
+  const auto all = decide(p, kNow, {0, 1}, rs, 0);
+  EXPECT_EQ(all.remove, (std::vector<std::string>{"boot-2", "boot-1", "old-idle"}));
+  EXPECT_EQ(all.reason, "idle");
+  // With the default delay a booting runner is held like an idle one.
+  const auto held = decide(pool(0, 10), kNow, {0, 1}, rs, 0);
+  EXPECT_EQ(held.action, Action::kHold);
+  EXPECT_EQ(held.reason, "scale_down_delay");
 }
 
 TEST(Policy, NeverRemovesABusyRunnerNorGoesBelowRunningJobs) {

@@ -5,13 +5,18 @@
 
 Signature checks (GitHub's example vector, a wrong secret, a truncated body), dedupe,
 scale-up from a webhook burst, no scale-down before the delay, a lost completed webhook
-repaired and a lost queued webhook found by polling, rate-limit backoff honoured. Everything
+repaired and a lost queued webhook found by polling, rate-limit backoff honoured; with the
+wall clock set by APPLIANCE_TEST_CLOCK_FILE: schedules switching limits at their boundary,
+budget exhaustion (and its day in budget_time_zone), busy runners never removed; label
+matching, the most specific pool and unmatched jobs. Everything
 on 127.0.0.1; the process and the fake are stopped at the end.
 """
+import calendar
 import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -229,6 +234,267 @@ runner_scaler:
         out = self.output()
         self.assertNotIn(PAT, out)
         self.assertNotIn(SECRET, out)
+
+
+def epoch(y, mo, d, h, mi=0, sec=0):
+    return calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0))
+
+
+class ClockedAppliance:
+    """The binary (role scaler: runner_scaler + metrics_exporter, dry run, webhooks only)
+    with its wall clock read from APPLIANCE_TEST_CLOCK_FILE, which set_clock() rewrites."""
+
+    def __init__(self, pools_yaml, start):
+        self.dir = tempfile.TemporaryDirectory(prefix="scaler-clock-e2e-")
+        self.clock = os.path.join(self.dir.name, "now")
+        self.set_clock(start)
+        self.listen = f"127.0.0.1:{free_port()}"
+        self.metrics_listen = f"127.0.0.1:{free_port()}"
+        config = os.path.join(self.dir.name, "scaler.yaml")
+        with open(config, "w") as f:
+            f.write(f"""http: {{listen: "{self.listen}", access_log: false}}
+data: {{dir: {self.dir.name}/data}}
+roles: {{scaler: [runner_scaler, metrics_exporter]}}
+metrics_exporter: {{listen: "{self.metrics_listen}"}}
+runner_scaler:
+  backend: dry_run
+  dry_run: {{boot_delay: 1s}}
+  decision_interval: 100ms
+  coalesce: 100ms
+  github: {{webhook_secret: "{SECRET}"}}
+  pools:
+{pools_yaml}""")
+        self.log = open(os.path.join(self.dir.name, "appliance.log"), "w+")
+        self.proc = subprocess.Popen([BINARY, f"--config={config}", "--role=scaler"],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "APPLIANCE_TEST_CLOCK_FILE": self.clock})
+        if not eventually(lambda: self.request("GET", "/readyz")[0] == 200, timeout=20):
+            self.stop()
+            raise RuntimeError("the appliance did not become ready:\n" + self.output())
+
+    def set_clock(self, t):
+        tmp = self.clock + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{t}\n")
+        os.replace(tmp, self.clock)  # atomically: the host never reads half a number
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        self.dir.cleanup()
+
+    def output(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def request(self, method, path, body=b"", headers=None, listen=None):
+        rq = urllib.request.Request(f"http://{listen or self.listen}{path}", data=body or None,
+                                    method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(rq, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return 0, ""
+
+    def deliver(self, action, job_id, labels):
+        body = job_event(action, job_id, labels)
+        sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        return self.request("POST", "/webhooks/github", body, {
+            "X-Hub-Signature-256": sig, "X-GitHub-Event": "workflow_job",
+            "X-GitHub-Delivery": f"{action}-{job_id}", "Content-Type": "application/json"})[0]
+
+    def runners(self):
+        status, body = self.request("GET", "/runners")
+        assert status == 200, body
+        return json.loads(body)
+
+    def pool(self, name):
+        return next(p for p in self.runners()["pools"] if p["name"] == name)
+
+    def metric(self, name, **labels):
+        status, body = self.request("GET", "/metrics", listen=self.metrics_listen)
+        assert status == 200, body
+        want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        for line in body.splitlines():
+            m = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+            if m and m.group(1) == name and ",".join(sorted((m.group(2) or "").split(","))) == want:
+                return float(m.group(3))
+        return None
+
+
+class ClockedScalerE2E(unittest.TestCase):
+    """What the policy does at a time of day, through the real binary: the wall clock comes
+    from APPLIANCE_TEST_CLOCK_FILE (a host hook for tests), so a test sets the time and jumps.
+    Also label matching (most specific pool, unmatched jobs) and busy runners in dry run."""
+
+    def start(self, pools_yaml, t):
+        app = ClockedAppliance(pools_yaml, t)
+        self.addCleanup(app.stop)
+        return app
+
+    def test_the_host_says_the_clock_comes_from_a_file_and_refuses_a_bad_one(self):
+        app = self.start("    - {name: linux, labels: [linux], max: 1}\n", epoch(2026, 12, 2, 12))
+        self.assertIn("the wall clock is read from a file (testing only", app.output())
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "now")
+            with open(bad, "w") as f:
+                f.write("noon\n")
+            cfg = os.path.join(app.dir.name, "scaler.yaml")
+            run = subprocess.run([BINARY, f"--config={cfg}", "--role=scaler"], capture_output=True,
+                                 text=True, timeout=20,
+                                 env={**os.environ, "APPLIANCE_TEST_CLOCK_FILE": bad})
+            self.assertEqual(run.returncode, 2, run.stderr)
+            self.assertEqual(run.stderr.strip().splitlines(), [
+                f"appliance: APPLIANCE_TEST_CLOCK_FILE {bad}: not epoch seconds between 1970 and "
+                "2200 (write e.g. 1764748800 or 1764748800.5)"])
+
+    def test_schedule_switches_limits_at_its_boundary_in_its_time_zone(self):
+        # 09:00-10:00 in Berlin on weekdays is 08:00-09:00 UTC in December (CET, UTC+1).
+        app = self.start("""    - name: office
+      labels: [linux, office]
+      max: 5
+      scale_down_delay: 4s
+      schedules:
+        - {name: berlin-morning, days: mon-fri, start: "09:00", end: "10:00",
+           time_zone: Europe/Berlin, min: 2}
+""", epoch(2026, 12, 2, 7, 59, 55))  # a Wednesday, 5 s before the window
+        before = app.pool("office")
+        self.assertIsNone(before["schedule"])
+        self.assertEqual(before["limits"]["min"], 0)
+        self.assertEqual(before["supply"]["current"], 0)
+        # The clock runs on by itself: the window opens at 08:00:00 UTC, not before.
+        self.assertTrue(eventually(lambda: app.pool("office")["supply"]["current"] == 2,
+                                   timeout=10), app.pool("office"))
+        pool = app.pool("office")
+        self.assertEqual(pool["schedule"], "berlin-morning")
+        self.assertEqual(pool["limits"]["min"], 2)
+        up = [d for d in pool["decisions"] if d["action"] == "scale_up"]
+        self.assertEqual(len(up), 1, pool["decisions"])
+        self.assertIn("reason=min", up[0]["message"])
+        self.assertIn("schedule=berlin-morning", up[0]["message"])
+        self.assertGreaterEqual(up[0]["at"], "2026-12-02T08:00:00")
+        self.assertLess(up[0]["at"], "2026-12-02T08:00:03")  # a decision_interval, and slack
+        # Just before the end the window still holds both runners (idle for almost an hour).
+        app.set_clock(epoch(2026, 12, 2, 8, 59, 58))
+        self.assertTrue(eventually(lambda: app.pool("office")["supply"]["idle"] == 2))
+        self.assertEqual(app.pool("office")["schedule"], "berlin-morning")
+        # At 09:00:00 UTC the window closes: min 0, and the runners, idle far longer than
+        # scale_down_delay, go.
+        self.assertTrue(eventually(lambda: app.pool("office")["supply"]["current"] == 0,
+                                   timeout=10), app.pool("office"))
+        pool = app.pool("office")
+        self.assertIsNone(pool["schedule"])
+        self.assertEqual(pool["limits"]["min"], 0)
+        down = [d for d in pool["decisions"] if d["action"] == "scale_down"]
+        self.assertEqual(len(down), 1, pool["decisions"])
+        self.assertIn("reason=idle", down[0]["message"])
+        self.assertGreaterEqual(down[0]["at"], "2026-12-02T09:00:00")
+        self.assertEqual(app.metric("appliance_runners_desired", pool="office"), 0)
+
+    def test_busy_runners_are_never_removed_in_dry_run(self):
+        app = self.start("""    - name: squeezed
+      labels: [linux, squeezed]
+      max: 3
+      scale_down_delay: 2s
+      schedules: [{name: squeeze, days: "*", start: "12:00", end: "13:00", max: 1}]
+""", epoch(2026, 12, 2, 11))
+        labels = ["self-hosted", "linux", "squeezed"]
+        for k in (1, 2, 3):
+            self.assertEqual(app.deliver("queued", 500 + k, labels), 202)
+        self.assertTrue(eventually(lambda: app.pool("squeezed")["supply"]["idle"] == 3))
+        for k in (1, 2, 3):
+            app.deliver("in_progress", 500 + k, labels)
+        self.assertTrue(eventually(lambda: app.pool("squeezed")["supply"]["busy"] == 3))
+        # A schedule lowers max to 1 while three jobs run; an hour later all three still run.
+        app.set_clock(epoch(2026, 12, 2, 12))
+        self.assertTrue(eventually(lambda: app.pool("squeezed")["limits"]["max"] == 1))
+        app.set_clock(epoch(2026, 12, 2, 12, 59))
+        deadline = time.time() + 2
+        while time.time() < deadline:
+            supply = app.pool("squeezed")["supply"]
+            self.assertEqual((supply["current"], supply["busy"]), (3, 3), supply)
+            time.sleep(0.1)
+        holds = [d for d in app.pool("squeezed")["decisions"] if d["action"] == "hold"]
+        self.assertTrue(holds and holds[0]["reason"] == "busy", holds)  # newest first
+        # Two jobs end: their runners go after scale_down_delay; the busy one stays.
+        for k in (1, 2):
+            app.deliver("completed", 500 + k, labels)
+        self.assertTrue(eventually(lambda: app.pool("squeezed")["supply"]["current"] == 1,
+                                   timeout=10), app.pool("squeezed"))
+        self.assertEqual(app.pool("squeezed")["supply"]["busy"], 1)
+        self.assertNotIn("not removed", app.output())  # nothing busy was even attempted
+
+    def test_budget_exhaustion_stops_growth_with_metric_and_log_until_its_midnight(self):
+        # Tokyo (UTC+9, no DST): its day starts at 15:00 UTC.
+        app = self.start("""    - name: metered
+      labels: [linux, metered]
+      max: 5
+      budget: 2
+      budget_time_zone: Asia/Tokyo
+""", epoch(2026, 12, 2, 14))
+        labels = ["self-hosted", "linux", "metered"]
+        for k in (1, 2):
+            app.deliver("queued", 600 + k, labels)
+        self.assertTrue(eventually(lambda: app.pool("metered")["supply"]["current"] == 2))
+        self.assertEqual(app.metric("appliance_runner_budget_exhausted", pool="metered"), 0)
+        # Two runners for one minute: the 2 runner-minutes of the day are spent.
+        app.set_clock(epoch(2026, 12, 2, 14, 1))
+        self.assertTrue(eventually(lambda: app.pool("metered")["budget"]["exhausted"]))
+        app.deliver("queued", 603, labels)
+        self.assertTrue(eventually(lambda: app.pool("metered")["demand"]["queued"] == 3))
+        deadline = time.time() + 1.5
+        while time.time() < deadline:
+            self.assertEqual(app.pool("metered")["supply"]["current"], 2)
+            time.sleep(0.1)
+        self.assertEqual(app.metric("appliance_runner_budget_exhausted", pool="metered"), 1)
+        self.assertEqual(app.metric("appliance_scale_events_total", pool="metered",
+                                    direction="hold", reason="budget_exhausted"), 1)
+        why = [line for line in app.output().splitlines() if "budget_exhausted" in line]
+        self.assertEqual(len(why), 1, why)  # once per episode
+        self.assertIn('"level":"warn"', why[0])
+        self.assertIn("hold demand=3 current=2 desired=3 pool=metered reason=budget_exhausted",
+                      why[0])
+        self.assertIn("daily budget of 2 runner-minutes spent; no new runners until 00:00 "
+                      "Asia/Tokyo", why[0])
+        # Just before Tokyo's midnight, then across it: the new day's budget grows the pool.
+        app.set_clock(epoch(2026, 12, 2, 14, 59, 59))
+        self.assertTrue(eventually(lambda: app.pool("metered")["supply"]["current"] == 3,
+                                   timeout=10), app.pool("metered"))
+        self.assertEqual(app.metric("appliance_runner_budget_exhausted", pool="metered"), 0)
+        up = [d for d in app.pool("metered")["decisions"] if d["action"] == "scale_up"]
+        self.assertGreaterEqual(up[0]["at"], "2026-12-02T15:00:00")  # newest first
+
+    def test_labels_pick_the_most_specific_pool_and_unmatched_jobs_are_counted(self):
+        app = self.start("""    - {name: linux-any, labels: [linux], max: 5}
+    - {name: terraform, labels: [linux, terraform, kubernetes], max: 5}
+    - {name: tie-b, labels: [linux, shared, b], max: 5}
+    - {name: tie-a, labels: [linux, shared, a], max: 5}
+""", epoch(2026, 12, 2, 12))
+        jobs = {701: ["self-hosted", "Linux"],                     # all four match: 0 extra
+                702: ["self-hosted", "linux", "terraform"],        # terraform only
+                703: ["linux", "SHARED"],                          # tie-a and tie-b: by name
+                704: ["self-hosted", "linux", "gpu"],              # none
+                705: ["linux", "gpu"],                             # none, same labels
+                706: ["windows"]}                                  # none
+        for job, labels in jobs.items():
+            self.assertEqual(app.deliver("queued", job, labels), 202)
+        self.assertTrue(eventually(lambda: app.runners()["unmatched_jobs"] == 3), app.runners())
+        queued = {p["name"]: p["demand"]["queued"] for p in app.runners()["pools"]}
+        self.assertEqual(queued, {"linux-any": 1, "terraform": 1, "tie-a": 1, "tie-b": 0})
+        self.assertEqual(app.metric("appliance_jobs_unmatched"), 3)
+        logged = [line for line in app.output().splitlines() if "matches no runner pool" in line]
+        self.assertEqual(len(logged), 2, logged)  # once per label set
+        self.assertTrue(any("gpu" in line for line in logged), logged)
+        self.assertTrue(any("windows" in line for line in logged), logged)
+        app.deliver("completed", 706, ["windows"])
+        self.assertTrue(eventually(lambda: app.runners()["unmatched_jobs"] == 2))
 
 
 class ShippedConfigE2E(unittest.TestCase):

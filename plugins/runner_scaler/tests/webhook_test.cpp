@@ -209,6 +209,30 @@ TEST(Scaling, BudgetExhaustionStopsGrowthLogsAndCounts) {
             1);
 }
 
+TEST(Scaling, TheBudgetDayEndsAtMidnightInBudgetTimeZone) {
+  // The manual clock starts on Tuesday 2023-11-14 22:13:20 UTC: 23:13:20 in Berlin (UTC+1),
+  // so Berlin's Wednesday begins at 23:00 UTC, UTC's an hour later.
+  for (const std::string zone : {"Europe/Berlin", "UTC"}) {
+    Harness h(baseConfig("    budget: 10\n    budget_time_zone: " + zone + "\n"));
+    for (int k = 0; k < 2; ++k)
+      h.send(jobEvent("queued", 310 + k, kLinux), "q" + std::to_string(k));
+    h.step();
+    h.advance(std::chrono::minutes(5));  // 2 runners x 5 min = the whole budget
+    h.step();
+    h.send(jobEvent("queued", 312, kLinux), "q2");
+    h.step();
+    EXPECT_EQ(h.metric("appliance_runner_budget_exhausted", {{"pool", "linux"}}), 1) << zone;
+    h.advance(std::chrono::minutes(41) + std::chrono::seconds(30));  // 22:59:50 UTC
+    h.step();
+    h.advance(std::chrono::seconds(30));  // 23:00:20 UTC: 30 s of 2 runners on the new day
+    h.step();
+    const bool berlin = zone == "Europe/Berlin";
+    EXPECT_EQ(h.metric("appliance_runner_budget_exhausted", {{"pool", "linux"}}), berlin ? 0 : 1)
+        << zone;
+    EXPECT_EQ(h.metric("appliance_runners_current", {{"pool", "linux"}}), berlin ? 3 : 2) << zone;
+  }
+}
+
 TEST(Scaling, ScheduleSwitchesLimitsAtItsBoundary) {
   // The manual clock starts on Tuesday 2023-11-14 22:13:20 UTC.
   Harness h(baseConfig(
@@ -238,7 +262,9 @@ TEST(Scaling, AbsoluteStatisticsFromASourceReplaceThePerJobCount) {
   h.plugin.scaler()->statistics("no-such-pool", JobDemand{9, 9});
   h.step();
   EXPECT_EQ(h.metric("appliance_jobs_queued", {{"pool", "linux"}}), 4);
-  EXPECT_EQ(h.metric("appliance_runners_desired", {{"pool", "linux"}}), 6);
+  EXPECT_EQ(h.metric("appliance_jobs_in_progress", {{"pool", "linux"}}), 2);
+  // The two in progress run on no runner of this pool: the 4 queued ones need runners.
+  EXPECT_EQ(h.metric("appliance_runners_desired", {{"pool", "linux"}}), 4);
 }
 
 TEST(Runners, JsonByDefaultHtmlForBrowsers) {
@@ -294,7 +320,8 @@ TEST(Persistence, StateSurvivesARestartThroughKvStore) {
   EXPECT_EQ(h.metric("appliance_jobs_queued", {{"pool", "linux"}}), 1);
   EXPECT_EQ(h.metric("appliance_jobs_in_progress", {{"pool", "linux"}}), 1);
   const auto body = h.ctx.router.call("GET", "/runners").body;
-  EXPECT_NE(body.find("\"used_minutes\":6"), std::string::npos) << body;
+  // One runner (for 600; 601 started on none) for 3 minutes before the restart.
+  EXPECT_NE(body.find("\"used_minutes\":3"), std::string::npos) << body;
 }
 
 TEST(Persistence, WithoutKvStoreTheRealStartLogsOnceAndRuns) {
