@@ -66,6 +66,8 @@ struct ScalerConfig {
   std::chrono::milliseconds coalesce{200};  // quiet time that ends a burst of deliveries
   std::size_t recent_decisions = 50;
   std::size_t dedupe_deliveries = 10000;
+  // How often every replica re-reads the job records other replicas stored (kv_store).
+  std::chrono::milliseconds store_sync_interval{std::chrono::seconds(1)};
 };
 
 // `tzdir` "" uses $TZDIR or /usr/share/zoneinfo (tests pass their own).

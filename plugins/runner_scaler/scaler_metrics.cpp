@@ -80,6 +80,12 @@ Result<std::shared_ptr<ScalerMetrics>> ScalerMetrics::create(
     m->unmatched_ = &family("appliance_jobs_unmatched",
                             "Active self-hosted jobs whose labels no pool serves.", r)
                          .Add({});
+    m->leader_ = &family("appliance_scaler_leader",
+                         "1 while this replica is the leader that acts (creates and removes "
+                         "runners, holds scale-set sessions); 0 on a follower.",
+                         r)
+                      .Add({});
+    m->leader_->Set(1);
   } catch (const std::exception& e) {
     return Status::internal(std::string("cannot register runner_scaler metrics: ") + e.what());
   }

@@ -33,6 +33,7 @@ class ScalerMetrics {
   void githubRequest(const std::string& endpoint, int status);  // 0 = no answer
   prometheus::Gauge& rateLimitRemaining() { return *rate_limit_remaining_; }
   prometheus::Gauge& unmatchedJobs() { return *unmatched_; }
+  prometheus::Gauge& leader() { return *leader_; }  // 1 while this replica acts
 
  private:
   ScalerMetrics() = default;
@@ -42,6 +43,7 @@ class ScalerMetrics {
   prometheus::Family<prometheus::Counter>* github_requests_ = nullptr;
   prometheus::Gauge* rate_limit_remaining_ = nullptr;
   prometheus::Gauge* unmatched_ = nullptr;
+  prometheus::Gauge* leader_ = nullptr;
 };
 
 }  // namespace appliance::plugins::runner_scaler
