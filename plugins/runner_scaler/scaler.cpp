@@ -304,7 +304,7 @@ void Scaler::changeLeadership(bool leading) {
 
 void Scaler::step() {
   std::lock_guard step_lock(step_mutex_);
-  const bool want = want_leading_.load();
+  const bool want = leader_check_ ? leader_check_() : want_leading_.load();
   if (want != acting_.load()) changeLeadership(want);
   const TimePoint now = clock_.now();
 

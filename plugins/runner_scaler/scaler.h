@@ -70,6 +70,9 @@ class Scaler final : public DemandSink {
   // step, which it wakes. Thread-safe.
   void setLeading(bool leading);
   bool leading() const { return acting_.load(); }  // true once the leader acts
+  // Asked at every step instead of setLeading's flag (LeaderElector::isLeader, which turns
+  // false by itself when renewals stall). Set before start.
+  void leaderCheck(std::function<bool()> check) { leader_check_ = std::move(check); }
   // Runs on the decision thread when leadership is gained (true: after the kv_store re-read,
   // before the first decision) or lost (false). Set before startThread().
   void onLeadership(std::function<void(bool leader)> hook) { leadership_hook_ = std::move(hook); }
@@ -159,6 +162,7 @@ class Scaler final : public DemandSink {
   std::atomic<bool> want_leading_{true};
   std::atomic<bool> acting_{true};
   std::function<void(bool)> leadership_hook_;
+  std::function<bool()> leader_check_;
   std::function<std::string()> holder_;
   std::function<void(const std::string&, int)> limits_hook_;
 
