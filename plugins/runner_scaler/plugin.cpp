@@ -191,9 +191,12 @@ Status RunnerScalerPlugin::initLeaseBackend(PluginContext& context) {
 Status RunnerScalerPlugin::startLeaderElection(const std::shared_ptr<KvStore>& kv) {
   const LeaderElectionConfig& le = config_->leader_election;
   const std::string self = context_->runtime().instance_id;
-  if (le.backend == "none") {
+  if (le.backend == "none") {  // one replica: always the leader, from the start
     scaler_->leaderInfo([self] { return self; });
-    return Status::ok();  // one replica: always the leader
+    if (scale_set_) {
+      if (Status s = scale_set_->start(); !s.isOk()) return s;
+    }
+    return Status::ok();
   }
   if (le.backend == "kv") {
     if (!kv) {
