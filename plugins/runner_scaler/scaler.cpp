@@ -174,6 +174,7 @@ void Scaler::loadLeaderState() {
 std::size_t Scaler::syncFromStore() {
   if (!kv_) return 0;
   last_sync_ = clock_.steadyNow();
+  const auto started = std::chrono::steady_clock::now();  // a cost, not a decision input
   auto listed = kv_->list(kNs, "job/");
   if (!listed.isOk()) {
     if (!kv_failing_.exchange(true)) {
@@ -196,7 +197,7 @@ std::size_t Scaler::syncFromStore() {
   }
   std::size_t applied = 0;
   const TimePoint now = clock_.now();
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   for (const auto& rec : changed) {
     JobObservation obs;
     obs.id = rec.id;
@@ -215,6 +216,10 @@ std::size_t Scaler::syncFromStore() {
     if (change.kind != JobChange::Kind::kNone) ++applied;
     onChange(change, now, true);
   }
+  lock.unlock();
+  metrics_->storeRecords().Set(static_cast<double>(listed->size()));
+  metrics_->storeSync().Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return applied;
 }
 
