@@ -2,12 +2,17 @@
 """End-to-end for issue #12: the real appliance binary (role scaler), several processes.
 
   scaler_ha_e2e.py <appliance-binary> <pg-test-cluster.sh> <fake_actions_service.py>
+                   <fake_kube_apiserver.py>
 
 HighAvailability: two `appliance --role=scaler` processes on one real PostgreSQL 15 (started
 here with scripts/pg-test-cluster.sh, or the one in $APPLIANCE_TEST_PG_STATE), dry_run
 backend, kv leader election: exactly one leads (/metrics appliance_scaler_leader), a webhook
 sent to the follower is acted on by the leader, and after `kill -9` of the leader the other
 takes over within about a lease duration and still has the demand.
+
+KubernetesLease: three scalers elect through a coordination.k8s.io/v1 Lease on the fake API
+server (HTTPS, test CA, kubeconfig token): holderIdentity = instance id, takeover after kill -9
+once leaseDurationSeconds passed, the lease released on SIGTERM and taken at once.
 
 ScaleSet: one scaler with a `demand: scale_set` pool against the fake Actions service:
 statistics drive desired; after `kill -9` the restarted process waits out the session
@@ -32,7 +37,7 @@ import urllib.request
 SECRET = "ha-webhook-secret-never-logged"
 PAT = "ghp_scaleset_e2e_token_never_logged_42"
 LABELS = ["self-hosted", "linux", "terraform", "kubernetes"]
-BINARY = PG_SCRIPT = FAKE_ACTIONS = None
+BINARY = PG_SCRIPT = FAKE_ACTIONS = KUBE_FAKE = None
 
 
 def free_port():
@@ -238,6 +243,128 @@ class HighAvailability(unittest.TestCase):
             self.assertNotIn(SECRET, s.output())
 
 
+class KubernetesLease(unittest.TestCase):
+    """Two scalers elect a leader with a coordination.k8s.io/v1 Lease on the fake API server
+    (HTTPS with a test CA, bearer token from a kubeconfig)."""
+    LEASE = 4
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="scaler-lease-e2e-")
+        d = cls.tmp.name
+        subprocess.run(
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=fake-kube-ca "
+            "-keyout ca.key -out ca.pem && openssl req -newkey rsa:2048 -nodes "
+            "-subj /CN=kube-apiserver -keyout server.key -out server.csr && "
+            "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext && "
+            "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+            "-extfile san.ext -out server.pem", shell=True, cwd=d, check=True,
+            capture_output=True)
+        cls.token = "lease-e2e-token-never-logged"
+        with open(os.path.join(d, "token"), "w") as f:
+            f.write(cls.token)
+        cls.kube = subprocess.Popen(
+            [sys.executable, KUBE_FAKE, "--cert", "server.pem", "--key", "server.key",
+             "--ca", "ca.pem", "--token-file", "token", "--port-file", "port"],
+            cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def port_file():
+            try:
+                with open(os.path.join(d, "port")) as f:
+                    return f.read().strip()
+            except OSError:
+                return None
+        port = eventually(port_file, timeout=20)
+        if not port:
+            cls.kube.kill()
+            raise RuntimeError("the fake Kubernetes API server did not start")
+        cls.server = f"https://127.0.0.1:{port}"
+        kubeconfig = os.path.join(d, "kubeconfig")
+        with open(kubeconfig, "w") as f:
+            f.write(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: fake, cluster: {{server: "{cls.server}", certificate-authority: {d}/ca.pem}}}}]
+users: [{{name: ci, user: {{token: {cls.token}}}}}]
+contexts: [{{name: fake, context: {{cluster: fake, user: ci, namespace: ci}}}}]
+current-context: fake
+""")
+        runner_scaler = f"""  backend: dry_run
+  decision_interval: 200ms
+  leader_election: {{backend: kubernetes, kubeconfig: {kubeconfig}, namespace: ci,
+                    lease_name: runner-scaler, lease_duration: {cls.LEASE}s, renew_period: 1s}}
+  github: {{webhook_secret: "{SECRET}"}}
+  pools:
+    - {{name: linux, labels: [linux], min: 0, max: 5}}
+"""
+        cls.a = Scaler(d, "scaler-pod-a", runner_scaler)
+        cls.b = Scaler(d, "scaler-pod-b", runner_scaler)
+        cls.c = Scaler(d, "scaler-pod-c", runner_scaler)
+        try:
+            cls.a.start()
+            cls.b.start()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in (cls.a, cls.b, cls.c):
+            s.stop()
+        cls.kube.kill()
+        cls.kube.wait()
+        cls.tmp.cleanup()
+
+    def lease(self):
+        import ssl
+        ctx = ssl.create_default_context(cafile=os.path.join(self.tmp.name, "ca.pem"))
+        rq = urllib.request.Request(
+            self.server + "/apis/coordination.k8s.io/v1/namespaces/ci/leases/runner-scaler",
+            headers={"Authorization": "Bearer " + self.token})
+        try:
+            with urllib.request.urlopen(rq, timeout=5, context=ctx) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError:
+            return None
+
+    def holder(self):
+        lease = self.lease()
+        return lease["spec"].get("holderIdentity", "") if lease else None
+
+    def test_lease_failover_and_release(self):
+        self.assertTrue(eventually(lambda: self.holder() in ("scaler-pod-a", "scaler-pod-b"),
+                                   timeout=20), self.a.output())
+        spec = self.lease()["spec"]
+        self.assertEqual(spec["leaseDurationSeconds"], self.LEASE)
+        leader = self.a if self.holder() == "scaler-pod-a" else self.b
+        follower = self.b if leader is self.a else self.a
+        self.assertTrue(eventually(lambda: leader.metric("appliance_scaler_leader") == 1))
+        self.assertEqual(follower.metric("appliance_scaler_leader"), 0)
+        self.assertEqual(follower.runners()["leader"]["holder"], leader.name)
+        _, html = follower.request("GET", "/runners", headers={"Accept": "text/html"})
+        self.assertIn("Leader: " + leader.name, html)
+        # kill -9: taken over after the lease expires, the transition counted.
+        transitions = spec.get("leaseTransitions", 0)
+        killed = time.time()
+        leader.kill9()
+        self.assertTrue(eventually(lambda: self.holder() == follower.name,
+                                   timeout=self.LEASE + 10))
+        self.assertTrue(eventually(lambda: follower.metric("appliance_scaler_leader") == 1))
+        print(f"\n  lease taken over {time.time() - killed:.2f} s after kill -9 "
+              f"(leaseDurationSeconds {self.LEASE})", file=sys.stderr)
+        self.assertGreater(self.lease()["spec"].get("leaseTransitions", 0), transitions)
+        # A graceful stop releases the lease: a third replica takes it without waiting.
+        self.c.start()
+        self.assertTrue(eventually(lambda: self.c.metric("appliance_scaler_leader") == 0))
+        stopped = time.time()
+        follower.proc.send_signal(signal.SIGTERM)
+        follower.proc.wait(timeout=30)
+        self.assertTrue(eventually(lambda: self.holder() == self.c.name, timeout=self.LEASE + 5))
+        took = time.time() - stopped
+        print(f"  released on SIGTERM, next holder after {took:.2f} s", file=sys.stderr)
+        self.assertLess(took, self.LEASE, "released, not expired")
+        for s in (self.a, self.b, self.c):
+            self.assertNotIn(self.token, s.output())
+
+
 class ScaleSet(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -331,6 +458,6 @@ class ScaleSet(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY, PG_SCRIPT, FAKE_ACTIONS = sys.argv[1:4]
-    del sys.argv[1:4]
+    BINARY, PG_SCRIPT, FAKE_ACTIONS, KUBE_FAKE = map(os.path.abspath, sys.argv[1:5])
+    del sys.argv[1:5]
     unittest.main(verbosity=2)
