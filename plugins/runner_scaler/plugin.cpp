@@ -193,9 +193,7 @@ Status RunnerScalerPlugin::startLeaderElection(const std::shared_ptr<KvStore>& k
   const std::string self = context_->runtime().instance_id;
   if (le.backend == "none") {  // one replica: always the leader, from the start
     scaler_->leaderInfo([self] { return self; });
-    if (scale_set_) {
-      if (Status s = scale_set_->start(); !s.isOk()) return s;
-    }
+    if (scale_set_) startScaleSet();
     return Status::ok();
   }
   if (le.backend == "kv") {
@@ -231,11 +229,14 @@ void RunnerScalerPlugin::onLeadership(bool leader) {
     return;
   }
   if (poller_) poller_->pollOnce(*scaler_);  // one reconciliation poll before acting
-  if (scale_set_) {
-    if (Status s = scale_set_->start(); !s.isOk()) {
-      context_->logger().error("cannot start the scale-set demand source",
-                               {{"error", s.message()}});
-    }
+  if (scale_set_) startScaleSet();
+}
+
+void RunnerScalerPlugin::startScaleSet() {
+  if (Status s = scale_set_->start(); !s.isOk()) {
+    scale_set_retry_at_ = context_->clock().steadyNow() + std::chrono::seconds(30);
+    context_->logger().error("cannot start the scale-set demand source; retrying in 30 s",
+                             {{"error", s.message()}});
   }
 }
 

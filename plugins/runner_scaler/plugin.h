@@ -56,6 +56,7 @@ class RunnerScalerPlugin final : public Plugin {
   Status initLeaseBackend(PluginContext& context);
   Status startLeaderElection(const std::shared_ptr<KvStore>& kv);
   void onLeadership(bool leader);
+  void startScaleSet();
 
   std::optional<ScalerConfig> config_;
   PluginContext* context_ = nullptr;
@@ -67,6 +68,7 @@ class RunnerScalerPlugin final : public Plugin {
   std::shared_ptr<RunnerRegistrar> registrar_;
   std::shared_ptr<LeaseBackend> lease_backend_;  // kubernetes: made in init()
   std::shared_ptr<LeaderElector> elector_;
+  std::chrono::steady_clock::time_point scale_set_retry_at_{};  // decision thread only
   bool threads_ = false;
   mutable std::mutex secret_mutex_;  // the webhook secret, swapped when its file changes
   std::shared_ptr<const std::string> webhook_secret_;

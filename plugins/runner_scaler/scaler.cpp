@@ -433,6 +433,7 @@ void Scaler::step() {
       limits_hook_(plan.pool->policy.name, plan.decision.limits.limits.max);
     }
   }
+  if (acted_hook_) acted_hook_();
 }
 
 void Scaler::applyLocked(const Pending& pending, TimePoint now) {

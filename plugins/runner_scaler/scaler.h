@@ -82,6 +82,8 @@ class Scaler final : public DemandSink {
   void onLimits(std::function<void(const std::string& pool, int max)> hook) {
     limits_hook_ = std::move(hook);
   }
+  // Runs on the decision thread at the end of every acting step.
+  void onActed(std::function<void()> hook) { acted_hook_ = std::move(hook); }
   // Re-reads job records other replicas stored; how many changed what this one knew.
   // Decision thread only (step() calls it at most every store_sync_interval).
   std::size_t syncFromStore();
@@ -165,6 +167,7 @@ class Scaler final : public DemandSink {
   std::function<bool()> leader_check_;
   std::function<std::string()> holder_;
   std::function<void(const std::string&, int)> limits_hook_;
+  std::function<void()> acted_hook_;
 
   std::mutex mutex_;  // guards everything below
   JobTracker tracker_;

@@ -479,6 +479,36 @@ TEST(HaPlugin, KvElectionThroughThePluginShowsTheLeaderInMetricsAndRunners) {
   EXPECT_EQ((*lease)->value.rfind("0:", 0), 0u) << "released on stop: " << (*lease)->value;
 }
 
+TEST(HaPlugin, OnlyTheLeaderRunsTheScaleSetSourceAndLosingTheLeaseStopsIt) {
+  auto kv = std::make_shared<testing::InMemoryKvStore>();
+  Harness h(
+      baseConfig("    demand: scale_set\n",
+                 "leader_election: {backend: kv, lease_duration: 15s, renew_period: 5s}\n",
+                 "  token_file: " + tokenFile() +
+                     "\n  config_url: https://github.com/acme\n  api_url: http://127.0.0.1:9\n"));
+  ASSERT_TRUE(h.ctx.service_registry.provide<KvStore>(kv).isOk());
+  ASSERT_TRUE(h.plugin.activate().isOk());
+  ASSERT_NE(h.plugin.scaleSet(), nullptr);
+  h.step();
+  EXPECT_FALSE(h.plugin.scaleSet()->running()) << "a follower holds no session";
+  EXPECT_EQ(h.plugin.registrar()
+                ->registerRunner(h.plugin.scaler()->config().pools[0], "linux-1")
+                .status()
+                .code(),
+            StatusCode::kUnavailable);
+  ASSERT_TRUE(h.ctx.timers.fire("runner_scaler.leader"));
+  h.step();
+  EXPECT_TRUE(h.plugin.scaleSet()->running()) << "started on gaining leadership";
+  // Renewals stall past the lease: the next step notices, stops acting, ends the term.
+  h.advance(std::chrono::seconds(16));
+  h.step();
+  EXPECT_FALSE(h.plugin.scaler()->leading());
+  EXPECT_FALSE(h.plugin.scaleSet()->running()) << "stopped on losing leadership";
+  EXPECT_EQ(h.metric("appliance_scaler_leader"), 0);
+  h.plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(h.ctx.log.contains("ghp_test_token"));
+}
+
 TEST(HaPlugin, KvElectionWithoutAKvStoreRefusesToStart) {
   Harness h(baseConfig("", "leader_election: {backend: kv}\n"));
   Status s = h.plugin.activate();
