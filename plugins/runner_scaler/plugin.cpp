@@ -205,6 +205,7 @@ Status RunnerScalerPlugin::startLeaderElection(const std::shared_ptr<KvStore>& k
     lease_backend_ =
         std::make_shared<KvLeaseBackend>(kv, "runner_scaler", "leader/" + le.lease_name);
   }
+  metrics_->leader().Set(0);  // until the first election step says otherwise
   LeaderElectionOptions options;
   options.name = "runner_scaler.leader";
   options.identity = self;
@@ -223,7 +224,6 @@ Status RunnerScalerPlugin::startLeaderElection(const std::shared_ptr<KvStore>& k
 
 // The decision thread, before the first acting step of a term (or after the last one).
 void RunnerScalerPlugin::onLeadership(bool leader) {
-  metrics_->leader().Set(leader ? 1 : 0);
   if (!leader) {
     if (scale_set_) scale_set_->stop();  // deletes the sessions: the successor gets no 409
     return;
