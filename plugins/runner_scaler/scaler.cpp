@@ -159,6 +159,7 @@ void Scaler::loadLeaderState() {
         }
       }
     }
+    if (!pool.scaleSet()) continue;  // only scale-set pools count from statistics
     auto stats = kv_->get(kNs, "stats/" + name);
     if (stats.isOk() && stats->has_value()) {
       std::istringstream in((*stats)->value);
@@ -290,7 +291,8 @@ std::map<std::string, std::vector<RunnerView>> Scaler::supply(TimePoint now) {
 void Scaler::changeLeadership(bool leading) {
   if (leading) {
     logger_.info("this replica leads now: rebuilding its view before acting");
-    seen_versions_.clear();  // read everything again
+    seen_versions_.clear();     // read everything again
+    saved_statistics_.clear();  // another leader may have written since
     syncFromStore();
     loadLeaderState();
     if (leadership_hook_) leadership_hook_(true);

@@ -260,6 +260,32 @@ TEST(HighAvailability, FailoverAfterLeaseExpiryKeepsDemandAndCreatesNoDuplicates
   EXPECT_TRUE(b.ctx.log.contains("this replica leads now"));
 }
 
+TEST(HighAvailability, ANewLeaderStartsFromTheLastScaleSetStatisticsUntilItsSessionReports) {
+  auto kv = std::make_shared<testing::InMemoryKvStore>();
+  auto backend = std::make_shared<SharedBackend>();
+  const ScalerConfig config = configFrom(
+      baseConfig("    demand: scale_set\n", "",
+                 "  token_file: " + tokenFile() + "\n  config_url: https://github.com/acme\n"));
+  Replica a("a", config, backend, kv, false), b("b", config, backend, kv, false);
+  b.scaler->setLeading(false);
+  b.scaler->step();
+  a.scaler->statistics("linux", JobDemand{4, 1});
+  a.scaler->statistics("gpu", JobDemand{2, 0});  // a webhook pool: not carried over
+  a.scaler->step();
+  EXPECT_EQ(backend->created(), 7);
+  a.scaler->setLeading(false);
+  a.scaler->step();
+  b.scaler->setLeading(true);
+  b.scaler->step();
+  EXPECT_EQ(b.metric("appliance_runners_desired", {{"pool", "linux"}}), 5);
+  EXPECT_EQ(b.metric("appliance_jobs_queued", {{"pool", "linux"}}), 4);
+  EXPECT_EQ(b.metric("appliance_jobs_queued", {{"pool", "gpu"}}), 0);
+  EXPECT_EQ(backend->created(), 7) << "the old leader's runners cover it";
+  b.scaler->statistics("linux", JobDemand{0, 6});  // its own session reports
+  b.scaler->step();
+  EXPECT_EQ(backend->created(), 8);
+}
+
 TEST(ScaleSet, StatisticsDriveDesiredNotMessageCounts) {
   scaleset::Statistics stats;
   stats.total_assigned_jobs = 5;
