@@ -14,6 +14,10 @@ KubernetesLease: three scalers elect through a coordination.k8s.io/v1 Lease on t
 server (HTTPS, test CA, kubeconfig token): holderIdentity = instance id, takeover after kill -9
 once leaseDurationSeconds passed, the lease released on SIGTERM and taken at once.
 
+ScaleSetFailover: two scalers with a scale-set pool on one PostgreSQL: only the leader holds
+the session; after kill -9 the new leader acts at once on the statistics the old one stored,
+waits out the old session (409), then follows its own.
+
 ScaleSet: one scaler with a `demand: scale_set` pool against the fake Actions service:
 statistics drive desired; after `kill -9` the restarted process waits out the session
 conflict (409) its dead predecessor left, without exiting, and then follows the statistics.
@@ -139,6 +143,15 @@ metrics_exporter: {{listen: "{self.metrics_listen}"}}
         return self.request("POST", "/webhooks/github", body, {
             "X-Hub-Signature-256": sig, "X-GitHub-Event": "workflow_job",
             "X-GitHub-Delivery": delivery, "Content-Type": "application/json"})[0]
+
+
+def fake_control(fake_url, what, body=None):
+    """POST (or GET without a body) /_control/<what> of the fake Actions service."""
+    status, text = http("POST" if body is not None else "GET", fake_url + "/_control/" + what,
+                        json.dumps(body).encode() if body is not None else b"",
+                        {"Content-Type": "application/json"})
+    assert status == 200, (what, status, text)
+    return json.loads(text)
 
 
 def job_event(action, job_id):
@@ -399,12 +412,7 @@ class ScaleSet(unittest.TestCase):
 
     @classmethod
     def control(cls, what, body=None):
-        status, text = http("POST" if body is not None else "GET",
-                            cls.fake_url + "/_control/" + what,
-                            json.dumps(body).encode() if body is not None else b"",
-                            {"Content-Type": "application/json"})
-        assert status == 200, (what, status, text)
-        return json.loads(text)
+        return fake_control(cls.fake_url, what, body)
 
     def scale_set_id(self):
         sets = [s for s in self.control("state")["scaleSets"] if s["name"] == "seed-linux"]
@@ -455,6 +463,107 @@ class ScaleSet(unittest.TestCase):
         out = s.output()
         for secret in self.control("state")["secrets"] + [PAT]:
             self.assertNotIn(secret, out)
+
+
+class ScaleSetFailover(unittest.TestCase):
+    """Two scalers with a scale-set pool on one PostgreSQL: only the leader holds a session;
+    after kill -9 the new leader acts on the last statistics at once, waits out the dead
+    leader's session, then follows its own."""
+    LEASE = 4
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="scaler-ssha-e2e-")
+        d = cls.tmp.name
+        os.chmod(d, 0o755)
+        cls.state = os.path.join(d, "pg.state")
+        out = subprocess.run([PG_SCRIPT, "start", cls.state], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("cannot start PostgreSQL: " + out.stderr)
+        url = out.stdout.strip().splitlines()[-1]
+        cls.fake = subprocess.Popen([sys.executable, FAKE_ACTIONS, "--pat", PAT],
+                                    stdout=subprocess.PIPE, text=True)
+        cls.fake_url = "http://127.0.0.1:" + cls.fake.stdout.readline().split()[1]
+        cls.control("settings", {"hold": 1, "sessionTimeout": 6})
+        token = os.path.join(d, "token")
+        with open(token, "w") as f:
+            f.write(PAT + "\n")
+        runner_scaler = f"""  backend: dry_run
+  dry_run: {{boot_delay: 1s}}
+  decision_interval: 200ms
+  store_sync_interval: 500ms
+  leader_election: {{backend: kv, lease_duration: {cls.LEASE}s, renew_period: 1s}}
+  github:
+    api_url: {cls.fake_url}
+    config_url: https://github.com/acme
+    token_file: {token}
+  pools:
+    - {{name: linux, labels: [linux], min: 0, max: 10, scale_down_delay: 10m,
+       demand: scale_set}}
+"""
+        pg = f"storage_postgres: {{url: \"{url}\", sslmode: disable}}\n"
+        cls.a = Scaler(d, "scaler-a", runner_scaler, ["storage_postgres"], pg)
+        cls.b = Scaler(d, "scaler-b", runner_scaler, ["storage_postgres"], pg)
+        try:
+            cls.a.start()
+            cls.b.start()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in (cls.a, cls.b):
+            s.stop()
+        cls.fake.kill()
+        cls.fake.wait()
+        subprocess.run([PG_SCRIPT, "stop", cls.state], capture_output=True)
+        cls.tmp.cleanup()
+
+    @classmethod
+    def control(cls, what, body=None):
+        return fake_control(cls.fake_url, what, body)
+
+    def sessions(self):
+        return self.control("state")["sessions"]
+
+    def test_only_the_leader_holds_the_session_and_a_successor_keeps_the_demand(self):
+        leader = eventually(lambda: next((s for s in (self.a, self.b)
+                                          if s.metric("appliance_scaler_leader") == 1), None),
+                            timeout=20)
+        self.assertIsNotNone(leader)
+        follower = self.b if leader is self.a else self.a
+        self.assertTrue(eventually(lambda: len(self.sessions()) == 1, timeout=15))
+        time.sleep(1.5)
+        sessions = self.sessions()
+        self.assertEqual(len(sessions), 1, "one session, the leader's")
+        sid, session = next(iter(sessions.items()))
+        self.assertEqual(session["owner"], leader.name)
+        self.control("statistics", {"scaleSetId": int(sid),
+                                        "statistics": {"totalAssignedJobs": 4}})
+        self.control("enqueue", {"scaleSetId": int(sid), "jobs": []})
+        self.assertTrue(eventually(lambda: leader.pool()["supply"]["current"] == 4, timeout=10))
+        self.assertEqual(follower.pool()["supply"]["current"], 0)
+
+        killed = time.time()
+        leader.kill9()
+        self.assertTrue(eventually(lambda: follower.metric("appliance_scaler_leader") == 1,
+                                   timeout=self.LEASE + 10))
+        # It acts on the last statistics the old leader stored, before its own session opens.
+        self.assertTrue(eventually(lambda: follower.pool()["supply"]["current"] == 4, timeout=5),
+                        json.dumps(follower.pool()))
+        acted = time.time() - killed
+        self.assertTrue(eventually(lambda: (self.sessions().get(sid) or {}).get("owner") ==
+                                   follower.name, timeout=30), follower.output())
+        session_at = time.time() - killed
+        print(f"\n  after kill -9: acting on stored demand at {acted:.1f} s, own session at "
+              f"{session_at:.1f} s", file=sys.stderr)
+        self.assertIn(409, [c[1] for c in self.control("state")["sessionCreates"]])
+        self.control("statistics", {"scaleSetId": int(sid),
+                                        "statistics": {"totalAssignedJobs": 6}})
+        self.control("enqueue", {"scaleSetId": int(sid), "jobs": []})
+        self.assertTrue(eventually(lambda: follower.pool()["supply"]["current"] == 6, timeout=10))
+        self.assertIsNone(follower.proc.poll())
 
 
 if __name__ == "__main__":
