@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "appliance/http.h"
 #include "appliance/kv_store.h"
 #include "dry_run_backend.h"
 #include "github_json.h"
@@ -66,6 +67,12 @@ Status RunnerScalerPlugin::init(PluginContext& context) {
     scale_set_->setSink(scaler_.get());
     scaler_->onLimits(
         [ss = scale_set_](const std::string& pool, int max) { ss->setMaxCapacity(pool, max); });
+    scaler_->poolDetails([this](const std::string& pool) { return scaleSetDetail(pool); });
+    scaler_->onActed([this] {  // a term that could not start (credentials) is retried
+      if (!scale_set_->running() && context_->clock().steadyNow() >= scale_set_retry_at_) {
+        startScaleSet();
+      }
+    });
   }
   if (Status s = initLeaseBackend(context); !s.isOk()) return s;
   if (config_->github.polling()) {
@@ -230,6 +237,40 @@ void RunnerScalerPlugin::onLeadership(bool leader) {
   }
   if (poller_) poller_->pollOnce(*scaler_);  // one reconciliation poll before acting
   if (scale_set_) startScaleSet();
+}
+
+// The scale-set session of a pool for GET /runners: whether this replica polls it, the set,
+// the last statistics and error (a session conflict shows here while it is waited out).
+Scaler::PoolDetail RunnerScalerPlugin::scaleSetDetail(const std::string& pool) {
+  const PoolConfig* config = nullptr;
+  for (const auto& p : config_->pools) {
+    if (p.policy.name == pool && p.scaleSet()) config = &p;
+  }
+  if (!config) return {};
+  Scaler::PoolDetail d;
+  const auto st = scale_set_->status(pool);
+  d.json = ",\"scale_set\":{\"name\":" + jsonQuote(config->scale_set_name) +
+           ",\"runner_group\":" + jsonQuote(config->runner_group) +
+           ",\"polling\":" + (st ? "true" : "false");
+  d.text = config->scale_set_name + (st ? "" : ": not polled by this replica");
+  if (st) {
+    const auto& s = st->statistics;
+    d.json += ",\"id\":" + std::to_string(st->scale_set_id) +
+              ",\"session\":" + (st->has_session ? "true" : "false") +
+              ",\"last_message_id\":" + std::to_string(st->last_message_id) +
+              ",\"conflict_retries\":" + std::to_string(st->conflict_retries) + ",\"last_error\":" +
+              (st->last_error.empty() ? std::string("null") : jsonQuote(st->last_error)) +
+              ",\"statistics\":{\"total_assigned_jobs\":" + std::to_string(s.total_assigned_jobs) +
+              ",\"total_running_jobs\":" + std::to_string(s.total_running_jobs) +
+              ",\"total_registered_runners\":" + std::to_string(s.total_registered_runners) +
+              ",\"total_busy_runners\":" + std::to_string(s.total_busy_runners) + "}";
+    d.text += " (id " + std::to_string(st->scale_set_id) +
+              "): " + (st->has_session ? "session open" : "no session") + ", " +
+              std::to_string(s.total_assigned_jobs) + " assigned jobs" +
+              (st->last_error.empty() ? "" : "; last error: " + st->last_error);
+  }
+  d.json += "}";
+  return d;
 }
 
 void RunnerScalerPlugin::startScaleSet() {

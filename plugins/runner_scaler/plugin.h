@@ -57,6 +57,7 @@ class RunnerScalerPlugin final : public Plugin {
   Status startLeaderElection(const std::shared_ptr<KvStore>& kv);
   void onLeadership(bool leader);
   void startScaleSet();
+  Scaler::PoolDetail scaleSetDetail(const std::string& pool);
 
   std::optional<ScalerConfig> config_;
   PluginContext* context_ = nullptr;

@@ -651,8 +651,15 @@ void Scaler::stopThread() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::map<std::string, Scaler::PoolDetail> Scaler::details() {
+  std::map<std::string, PoolDetail> out;
+  if (!details_) return out;
+  for (const auto& pool : config_.pools) out[pool.policy.name] = details_(pool.policy.name);
+  return out;
+}
+
 std::string Scaler::poolJson(const PoolConfig& pool, TimePoint now,
-                             const std::vector<RunnerView>& runners) {
+                             const std::vector<RunnerView>& runners, const std::string& detail) {
   const std::string& name = pool.policy.name;
   const PoolState& st = pools_[name];
   const ActiveLimits active = activeLimits(pool.policy, now);
@@ -669,7 +676,7 @@ std::string Scaler::poolJson(const PoolConfig& pool, TimePoint now,
   o += ",\"supply\":{\"current\":" + std::to_string(s.current()) +
        ",\"idle\":" + std::to_string(s.idle) + ",\"busy\":" + std::to_string(s.busy) +
        ",\"booting\":" + std::to_string(s.booting) + "}";
-  o += ",\"desired\":" + std::to_string(st.last.desired);
+  o += ",\"desired\":" + std::to_string(st.last.desired) + detail;
   std::ostringstream budget;
   budget << ",\"budget\":{\"minutes_per_day\":" << pool.policy.budget_minutes_per_day
          << ",\"used_minutes\":" << st.budget_used
@@ -701,6 +708,7 @@ std::string Scaler::runnersJson() {
   const TimePoint now = clock_.now();
   const auto runners = supply(now);  // the backend, before the lock
   const std::string leader = leaderJson();
+  auto extra = details();
   std::lock_guard lock(mutex_);
   std::vector<double> sorted = latencies_ms_;
   std::sort(sorted.begin(), sorted.end());
@@ -717,7 +725,8 @@ std::string Scaler::runnersJson() {
                   ",\"webhook_to_decision_ms\":" + latency.str() + leader + ",\"pools\":[";
   for (std::size_t k = 0; k < config_.pools.size(); ++k) {
     const auto& pool = config_.pools[k];
-    o += (k ? "," : "") + poolJson(pool, now, runners.at(pool.policy.name));
+    o += (k ? "," : "") +
+         poolJson(pool, now, runners.at(pool.policy.name), extra[pool.policy.name].json);
   }
   return o + "]}";
 }
@@ -726,6 +735,7 @@ std::string Scaler::runnersHtml() {
   const TimePoint now = clock_.now();
   const auto runners = supply(now);  // the backend, before the lock
   const std::string holder = holder_ ? holder_() : "";
+  auto extra = details();
   std::lock_guard lock(mutex_);
   std::string h =
       "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" "
@@ -756,7 +766,11 @@ std::string Scaler::runnersHtml() {
          (pool.policy.budget_minutes_per_day > 0
               ? " of " + std::to_string(static_cast<long long>(pool.policy.budget_minutes_per_day))
               : "") +
-         "</td></tr></table><h3>Recent decisions</h3><ul>";
+         "</td></tr>" +
+         (extra[name].text.empty()
+              ? std::string()
+              : "<tr><th>scale set</th><td>" + htmlEscape(extra[name].text) + "</td></tr>") +
+         "</table><h3>Recent decisions</h3><ul>";
     for (auto it = st.decisions.rbegin(); it != st.decisions.rend(); ++it) {
       h += "<li>" + formatTimestamp(micros(it->at)) + " " + htmlEscape(it->message) + "</li>";
     }

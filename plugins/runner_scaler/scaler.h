@@ -82,6 +82,15 @@ class Scaler final : public DemandSink {
   void onLimits(std::function<void(const std::string& pool, int max)> hook) {
     limits_hook_ = std::move(hook);
   }
+  // Extra per-pool detail for GET /runners (the scale-set session), asked without the lock:
+  // `json` is a member appended to the pool's object (",\"scale_set\":{...}"), `text` a
+  // line for the HTML page. Set before start.
+  struct PoolDetail {
+    std::string json, text;
+  };
+  void poolDetails(std::function<PoolDetail(const std::string& pool)> details) {
+    details_ = std::move(details);
+  }
   // Runs on the decision thread at the end of every acting step.
   void onActed(std::function<void()> hook) { acted_hook_ = std::move(hook); }
   // Re-reads job records other replicas stored; how many changed what this one knew.
@@ -135,7 +144,8 @@ class Scaler final : public DemandSink {
   void changeLeadership(bool leading);
   void wake();
   std::string poolJson(const PoolConfig& pool, TimePoint now,
-                       const std::vector<RunnerView>& runners);
+                       const std::vector<RunnerView>& runners, const std::string& detail);
+  std::map<std::string, PoolDetail> details();
   std::map<std::string, std::vector<RunnerView>> supply(TimePoint now);
   std::string leaderJson();
   JobDemand demandLocked(const std::string& pool) const;
@@ -168,6 +178,7 @@ class Scaler final : public DemandSink {
   std::function<std::string()> holder_;
   std::function<void(const std::string&, int)> limits_hook_;
   std::function<void()> acted_hook_;
+  std::function<PoolDetail(const std::string&)> details_;
 
   std::mutex mutex_;  // guards everything below
   JobTracker tracker_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <fstream>
 #include <future>
 
@@ -517,6 +518,10 @@ TEST(HaPlugin, OnlyTheLeaderRunsTheScaleSetSourceAndLosingTheLeaseStopsIt) {
   ASSERT_NE(h.plugin.scaleSet(), nullptr);
   h.step();
   EXPECT_FALSE(h.plugin.scaleSet()->running()) << "a follower holds no session";
+  EXPECT_NE(
+      h.ctx.router.call("GET", "/runners")
+          .body.find(R"("scale_set":{"name":"linux","runner_group":"default","polling":false})"),
+      std::string::npos);
   EXPECT_EQ(h.plugin.registrar()
                 ->registerRunner(h.plugin.scaler()->config().pools[0], "linux-1")
                 .status()
@@ -525,6 +530,10 @@ TEST(HaPlugin, OnlyTheLeaderRunsTheScaleSetSourceAndLosingTheLeaseStopsIt) {
   ASSERT_TRUE(h.ctx.timers.fire("runner_scaler.leader"));
   h.step();
   EXPECT_TRUE(h.plugin.scaleSet()->running()) << "started on gaining leadership";
+  EXPECT_NE(h.ctx.router.call("GET", "/runners").body.find(R"("polling":true)"), std::string::npos);
+  EXPECT_NE(h.ctx.router.call("GET", "/runners", "", {{"Accept", "text/html"}})
+                .body.find("<th>scale set</th><td>linux"),
+            std::string::npos);
   // Renewals stall past the lease: the next step notices, stops acting, ends the term.
   h.advance(std::chrono::seconds(16));
   h.step();
@@ -533,6 +542,28 @@ TEST(HaPlugin, OnlyTheLeaderRunsTheScaleSetSourceAndLosingTheLeaseStopsIt) {
   EXPECT_EQ(h.metric("appliance_scaler_leader"), 0);
   h.plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5));
   EXPECT_FALSE(h.ctx.log.contains("ghp_test_token"));
+}
+
+TEST(HaPlugin, AScaleSetTermThatCannotStartIsRetriedByTheLeader) {
+  const std::string token = ::testing::TempDir() + "/runner_scaler_ha_retry_token";
+  std::ofstream(token) << "ghp_rotating\n";
+  Harness h(
+      baseConfig("    demand: scale_set\n", "",
+                 "  token_file: " + token +
+                     "\n  config_url: https://github.com/acme\n  api_url: http://127.0.0.1:9\n"));
+  std::remove(token.c_str());  // the mounted Secret is briefly gone
+  ASSERT_TRUE(h.plugin.activate().isOk()) << "one replica: leads from the start";
+  EXPECT_FALSE(h.plugin.scaleSet()->running());
+  EXPECT_TRUE(h.ctx.log.contains("cannot start the scale-set demand source"));
+  std::ofstream(token) << "ghp_rotating\n";
+  h.step();
+  EXPECT_FALSE(h.plugin.scaleSet()->running()) << "not before 30 s";
+  h.advance(std::chrono::seconds(31));
+  h.step();
+  EXPECT_TRUE(h.plugin.scaleSet()->running());
+  h.plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(h.plugin.scaleSet()->running());
+  EXPECT_FALSE(h.ctx.log.contains("ghp_rotating"));
 }
 
 TEST(HaPlugin, KvElectionWithoutAKvStoreRefusesToStart) {

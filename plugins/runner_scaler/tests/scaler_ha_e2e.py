@@ -444,6 +444,11 @@ class ScaleSet(unittest.TestCase):
         pid = s.proc.pid
         self.assertTrue(eventually(lambda: "active session" in s.output(), timeout=20),
                         s.output())
+        waiting = s.pool()["scale_set"]
+        self.assertTrue(waiting["polling"])
+        self.assertFalse(waiting["session"])
+        self.assertGreaterEqual(waiting["conflict_retries"], 1)
+        self.assertIn("conflict", waiting["last_error"].lower())
         creates = self.control("state")["sessionCreates"]
         self.assertIn(409, [c[1] for c in creates])
         self.control("statistics", {"scaleSetId": sid, "statistics": {"totalAssignedJobs": 6}})
@@ -452,6 +457,11 @@ class ScaleSet(unittest.TestCase):
         self.assertEqual(s.proc.pid, pid)
         creates = self.control("state")["sessionCreates"]
         self.assertEqual(creates[-1][1], 200, creates)
+        recovered = s.pool()["scale_set"]
+        self.assertTrue(recovered["session"])
+        self.assertIsNone(recovered["last_error"])
+        self.assertEqual(recovered["statistics"]["total_assigned_jobs"], 6)
+        self.assertEqual(recovered["id"], sid)
         conflicts = [c for c in creates if c[1] == 409]
         print(f"\n  session conflict waited out after {len(conflicts)} x 409, "
               f"{creates[-1][0] - conflicts[0][0]:.1f} s", file=sys.stderr)
