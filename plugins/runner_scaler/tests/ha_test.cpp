@@ -566,6 +566,41 @@ TEST(HaPlugin, AScaleSetTermThatCannotStartIsRetriedByTheLeader) {
   EXPECT_FALSE(h.ctx.log.contains("ghp_rotating"));
 }
 
+TEST(HaPlugin, FollowersSpendNoRateLimitAndANewLeaderPollsOnceBeforeActing) {
+  const std::string token = ::testing::TempDir() + "/runner_scaler_ha_poll_token";
+  std::ofstream(token) << "ghp_poll_token\n";
+  auto kv = std::make_shared<testing::InMemoryKvStore>();
+  Harness h(baseConfig("", "leader_election: {backend: kv}\n",
+                       "  api_url: https://api.github.test\n  repositories: [acme/infra]\n"
+                       "  token_file: " +
+                           token + "\n"));
+  std::atomic<int> listings{0};
+  h.ctx.http_client->setHandler([&](const HttpClientRequest& rq) -> Result<HttpClientResponse> {
+    HttpClientResponse r;
+    r.headers = {{"x-ratelimit-remaining", "4999"}};
+    if (rq.url.find("/actions/runs") != std::string::npos) {
+      ++listings;
+      r.status = 200;
+      r.body = R"({"total_count":0,"workflow_runs":[]})";
+    } else {
+      r.status = 404;
+      r.body = R"({"message":"Not Found"})";
+    }
+    return r;
+  });
+  ASSERT_TRUE(h.ctx.service_registry.provide<KvStore>(kv).isOk());
+  ASSERT_TRUE(h.plugin.activate().isOk());
+  h.step();
+  ASSERT_TRUE(h.ctx.timers.fire("runner_scaler.poll"));
+  EXPECT_EQ(listings.load(), 0) << "a follower does not poll";
+  ASSERT_TRUE(h.ctx.timers.fire("runner_scaler.leader"));
+  h.step();
+  EXPECT_GT(listings.load(), 0) << "the reconciliation poll on gaining leadership";
+  const int after_gain = listings.load();
+  ASSERT_TRUE(h.ctx.timers.fire("runner_scaler.poll"));
+  EXPECT_GT(listings.load(), after_gain) << "the leader keeps polling";
+}
+
 TEST(HaPlugin, KvElectionWithoutAKvStoreRefusesToStart) {
   Harness h(baseConfig("", "leader_election: {backend: kv}\n"));
   Status s = h.plugin.activate();
