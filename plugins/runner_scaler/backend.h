@@ -3,8 +3,9 @@
 //   Backend      - where runners live: dry_run here, Kubernetes pods in part 2.
 //   DemandSource - where jobs come from: webhooks and REST polls here, GitHub's scale-set
 //                  long poll in part 2. Sources report into a DemandSink (the Scaler).
-// The Scaler calls a backend from its one decision thread only; sources may call the sink
-// from any thread.
+// The Scaler calls a backend's mutating methods from its one decision thread only, never
+// under its own lock; runners() and name() may also come from an HTTP thread (GET /runners).
+// Sources may call the sink from any thread.
 
 #include <cstdint>
 #include <string>
@@ -33,6 +34,9 @@ class Backend {
   virtual void jobStarted(const std::string& pool, std::int64_t job_id,
                           const std::string& runner_name, TimePoint now) = 0;
   virtual void jobCompleted(const std::string& pool, std::int64_t job_id, TimePoint now) = 0;
+  // Periodic cleanup (orphans, stuck pods, leftover Secrets), called by the leader on every
+  // acting step after its creates and removals, with no scaler lock held.
+  virtual void maintain(TimePoint /*now*/) {}
 };
 
 class DemandSink {

@@ -206,6 +206,7 @@ PoolConfig readPool(const ConfigNode& node, const std::string& tzdir, Errors& er
   readSchedules(p, p.node("schedules"), policy, tzdir, errors);
   ConfigReader runner = p.section("runner");
   readRunner(runner, pool.runner, errors);
+  readPoolDemand(p, pool);
   errors.add(p.finish());
   return pool;
 }
@@ -278,6 +279,7 @@ void readGitHub(ConfigReader& g, GitHubConfig& gh, Errors& errors) {
   }
   gh.poll_interval =
       g.duration("poll_interval", gh.poll_interval, std::chrono::seconds(5), std::chrono::hours(1));
+  readScaleSetGitHub(g, gh);
 }
 
 }  // namespace
@@ -349,6 +351,7 @@ Result<ScalerConfig> parseConfig(const ConfigNode& section, const std::string& t
       config.pools.push_back(std::move(pool));
     }
   }
+  readHighAvailability(reader, config);
   errors.add(reader.finish());
   if (!errors.text.empty()) return Status::invalid(errors.text);
   return config;

@@ -31,6 +31,8 @@ struct GitHubConfig {
   std::vector<std::string> repositories;  // owner/name
   std::string organization;
   std::chrono::milliseconds poll_interval{std::chrono::seconds(60)};
+  // `demand: scale_set` pools: https://github.com/{org}[/{repo}] or .../enterprises/{ent}.
+  std::string config_url;
   bool polling() const {
     return (!token_file.empty() || app) && (!repositories.empty() || !organization.empty());
   }
@@ -60,6 +62,22 @@ struct PoolConfig {
   // The day `budget` counts: midnight to midnight in this zone (budget_time_zone, UTC).
   std::shared_ptr<const TimeZone> budget_zone = std::make_shared<TimeZone>(TimeZone::utc());
   RunnerTemplate runner;
+  // Where the pool's demand comes from: "webhook" (webhooks and REST polls) or "scale_set"
+  // (GitHub's runner scale-set long poll; workflows use `runs-on: <scale_set_name>`).
+  std::string demand = "webhook";
+  std::string scale_set_name;            // default: the pool's name
+  std::string runner_group = "default";  // the scale set's runner group, by name
+  bool scaleSet() const { return demand == "scale_set"; }
+};
+
+// Several scaler replicas elect one leader that acts; the others record demand.
+struct LeaderElectionConfig {
+  std::string backend = "none";  // none (one replica), kv (kv_store), kubernetes (a Lease)
+  std::string lease_name = "appliance-runner-scaler";  // Lease name or kv key
+  std::string lease_namespace;                         // kubernetes: "" = the pod's namespace
+  std::string kubeconfig;  // kubernetes: "" = in-cluster service account
+  std::chrono::seconds lease_duration{15};
+  std::chrono::seconds renew_period{5};
 };
 
 struct ScalerConfig {
@@ -71,7 +89,16 @@ struct ScalerConfig {
   std::chrono::milliseconds coalesce{200};  // quiet time that ends a burst of deliveries
   std::size_t recent_decisions = 50;
   std::size_t dedupe_deliveries = 10000;
+  // How often every replica re-reads the job records other replicas stored (kv_store).
+  std::chrono::milliseconds store_sync_interval{std::chrono::seconds(1)};
+  LeaderElectionConfig leader_election;
 };
+
+// Part 2's keys, kept out of config.cpp (config_ha.cpp): a pool's demand/scale_set_name/
+// runner_group, github.config_url, the leader_election section, and the checks across them.
+void readPoolDemand(ConfigReader& pool_reader, PoolConfig& pool);
+void readScaleSetGitHub(ConfigReader& github_reader, GitHubConfig& github);
+void readHighAvailability(ConfigReader& reader, ScalerConfig& config);
 
 // `tzdir` "" uses $TZDIR or /usr/share/zoneinfo (tests pass their own).
 Result<ScalerConfig> parseConfig(const ConfigNode& section, const std::string& tzdir = {});

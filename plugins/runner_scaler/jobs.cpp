@@ -1,5 +1,7 @@
 #include "jobs.h"
 
+#include <algorithm>
+
 namespace appliance::plugins::runner_scaler {
 namespace {
 
@@ -43,7 +45,13 @@ JobChange JobTracker::apply(const JobObservation& obs, TimePoint now) {
   job.run_id = obs.run_id;
   job.repository = obs.repository;
   job.labels = normalizeLabels(obs.labels);
-  if (auto idx = matchPool(pools_, job.labels)) job.pool = pools_[*idx].name;
+  const bool known = std::any_of(pools_.begin(), pools_.end(),
+                                 [&](const PoolLabels& p) { return p.name == obs.pool; });
+  if (!obs.pool.empty() && known) {
+    job.pool = obs.pool;
+  } else if (auto idx = matchPool(pools_, job.labels)) {
+    job.pool = pools_[*idx].name;
+  }
   job.queued_at = obs.created_at.value_or(now);
   job.status = JobStatus::kQueued;
   job.updated_at = now;

@@ -30,6 +30,9 @@ struct JobObservation {
   JobStatus status = JobStatus::kQueued;
   std::string runner_name;
   std::optional<TimePoint> created_at, started_at, completed_at;  // GitHub's, when given
+  // Set when the source already knows the pool (a scale set's job messages, a record another
+  // replica stored): the labels are then not matched.
+  std::string pool;
 };
 
 struct JobRecord {

@@ -80,6 +80,24 @@ Result<std::shared_ptr<ScalerMetrics>> ScalerMetrics::create(
     m->unmatched_ = &family("appliance_jobs_unmatched",
                             "Active self-hosted jobs whose labels no pool serves.", r)
                          .Add({});
+    m->leader_ = &family("appliance_scaler_leader",
+                         "1 while this replica is the leader that acts (creates and removes "
+                         "runners, holds scale-set sessions); 0 on a follower.",
+                         r)
+                      .Add({});
+    m->leader_->Set(1);
+    m->store_sync_ =
+        &prometheus::BuildHistogram()
+             .Name("appliance_scaler_store_sync_seconds")
+             .Help(
+                 "One re-read of the job records every replica stores in "
+                 "kv_store (list, decode, merge), every store_sync_interval.")
+             .Register(r)
+             .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                              0.025, 0.05, 0.1, 0.25, 0.5, 1});
+    m->store_records_ = &family("appliance_scaler_store_job_records",
+                                "Job records in kv_store at the last re-read (all replicas').", r)
+                             .Add({});
   } catch (const std::exception& e) {
     return Status::internal(std::string("cannot register runner_scaler metrics: ") + e.what());
   }

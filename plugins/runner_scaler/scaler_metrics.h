@@ -33,6 +33,10 @@ class ScalerMetrics {
   void githubRequest(const std::string& endpoint, int status);  // 0 = no answer
   prometheus::Gauge& rateLimitRemaining() { return *rate_limit_remaining_; }
   prometheus::Gauge& unmatchedJobs() { return *unmatched_; }
+  prometheus::Gauge& leader() { return *leader_; }  // 1 while this replica acts
+  // One re-read of the job records other replicas stored (list + decode + merge).
+  prometheus::Histogram& storeSync() { return *store_sync_; }
+  prometheus::Gauge& storeRecords() { return *store_records_; }
 
  private:
   ScalerMetrics() = default;
@@ -42,6 +46,9 @@ class ScalerMetrics {
   prometheus::Family<prometheus::Counter>* github_requests_ = nullptr;
   prometheus::Gauge* rate_limit_remaining_ = nullptr;
   prometheus::Gauge* unmatched_ = nullptr;
+  prometheus::Gauge* leader_ = nullptr;
+  prometheus::Histogram* store_sync_ = nullptr;
+  prometheus::Gauge* store_records_ = nullptr;
 };
 
 }  // namespace appliance::plugins::runner_scaler

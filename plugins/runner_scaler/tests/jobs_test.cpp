@@ -32,7 +32,7 @@ TEST(Labels, MostSpecificPoolWinsThenName) {
 TEST(JobTracker, StatusOnlyMovesForwardSoReplaysDoNotDoubleCount) {
   JobTracker t(kPools);
   const TimePoint now{std::chrono::seconds(1'700'000'000)};
-  JobObservation q{7, 1, "a/b", {"linux", "gpu"}, JobStatus::kQueued, "", {}, {}, {}};
+  JobObservation q{7, 1, "a/b", {"linux", "gpu"}, JobStatus::kQueued, "", {}, {}, {}, ""};
   EXPECT_EQ(t.apply(q, now).kind, JobChange::Kind::kNew);
   EXPECT_EQ(t.apply(q, now).kind, JobChange::Kind::kNone);
   EXPECT_EQ(t.demand("gpu").queued, 1);
@@ -56,7 +56,7 @@ TEST(JobTracker, StatusOnlyMovesForwardSoReplaysDoNotDoubleCount) {
 TEST(JobTracker, WaitingJobsAreNotDemandUntilQueued) {
   JobTracker t(kPools);
   const TimePoint now{std::chrono::seconds(1'700'000'000)};
-  JobObservation w{8, 1, "a/b", {"linux", "gpu"}, JobStatus::kWaiting, "", {}, {}, {}};
+  JobObservation w{8, 1, "a/b", {"linux", "gpu"}, JobStatus::kWaiting, "", {}, {}, {}, ""};
   t.apply(w, now);
   EXPECT_EQ(t.demand("gpu").queued, 0);
   w.status = JobStatus::kQueued;
@@ -67,8 +67,8 @@ TEST(JobTracker, WaitingJobsAreNotDemandUntilQueued) {
 TEST(JobTracker, PruneForgetsOldCompletedJobsAndWeekSilentActiveOnes) {
   JobTracker t(kPools);
   const TimePoint now{std::chrono::seconds(1'700'000'000)};
-  JobObservation a{1, 1, "a/b", {"linux"}, JobStatus::kQueued, "", {}, {}, {}};
-  JobObservation b{2, 1, "a/b", {"linux"}, JobStatus::kCompleted, "", {}, {}, {}};
+  JobObservation a{1, 1, "a/b", {"linux"}, JobStatus::kQueued, "", {}, {}, {}, ""};
+  JobObservation b{2, 1, "a/b", {"linux"}, JobStatus::kCompleted, "", {}, {}, {}, ""};
   t.apply(a, now);
   t.apply(b, now);
   t.prune(now + std::chrono::minutes(61));

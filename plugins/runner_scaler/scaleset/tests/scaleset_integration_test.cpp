@@ -367,8 +367,10 @@ TEST_F(ScaleSetIntegrationTest, ExpiredQueueTokenRefreshesTheSessionAndAdminToke
   auto source = makeSource(*client, seedPool());
   ASSERT_TRUE(source->start());
   std::string sid = std::to_string(waitForSession(*source));
-  fake_->control("expire", R"({"what":"queue"})");
+  // Admin first: expiring the queue token wakes the parked poll, whose PATCH must then meet
+  // the expired admin token (the other order raced the two control calls).
   fake_->control("expire", R"({"what":"admin"})");
+  fake_->control("expire", R"({"what":"queue"})");
   std::string patch = "PATCH /tenant/_apis/runtime/runnerscalesets/{n}/sessions/{s}";
   for (int i = 0; i < 500 && !fake_->state()->getObject("calls")->has(patch); ++i) {
     std::this_thread::sleep_for(20ms);  // the poll in flight ends within the 1 s hold
