@@ -158,12 +158,10 @@ Decision decide(const PoolPolicy& pool, TimePoint now, const JobDemand& demand,
   const SupplyCounts counts = countSupply(runners);
   d.demand = demand.queued + demand.in_progress;
   d.current = counts.current();
-  // In-progress jobs count as far as this pool's runners can hold them (busy, or idle or
-  // booting: the backend may not have seen a job start yet). Beyond that they are phantom
-  // demand: a `completed` delivery that was lost (until the next poll repairs it) or a job
-  // running on a runner this scaler does not manage. Neither needs a new runner.
-  const int running = std::min(demand.in_progress, counts.current());
-  d.desired = std::min(l.max, std::max(l.min, demand.queued + running + l.min_idle));
+  // Every in-progress job counts, including one whose runner this scaler no longer sees: a
+  // runner lost to a spot interruption is replaced at once while GitHub still reports its
+  // job running, and a scale set's totalAssignedJobs is taken as GitHub states it.
+  d.desired = std::min(l.max, std::max(l.min, demand.queued + demand.in_progress + l.min_idle));
   d.budget_exhausted =
       pool.budget_minutes_per_day > 0 && budget_used_minutes >= pool.budget_minutes_per_day;
   d.reason = "steady";

@@ -4,11 +4,11 @@
 // I/O, clock or randomness, so the plugin, its tests and bench/scaler_sim run the same code.
 // Part 2 (Kubernetes backend, scale-set demand) feeds it different numbers, never changes it.
 //
-//   desired = clamp(min(t), max(t), queued + running + min_idle(t)),
-//   running = min(in_progress, runners of the pool)
+//   desired = clamp(min(t), max(t), queued + in_progress + min_idle(t)),
 // where min/max/min_idle come from the first schedule window active at t (else the pool's).
-// In-progress jobs beyond the pool's runners (a lost `completed` delivery, a job on a runner
-// this scaler does not manage) buy no runner. Growth is immediate;
+// A lost `completed` delivery keeps one runner too many until the next poll repairs it; the
+// alternative (counting only jobs on runners the backend sees) would leave a job whose pod a
+// spot interruption took without a replacement. Growth is immediate;
 // shrinking removes only runners without a job that have been so for scale_down_delay
 // (booting ones first, newest first; then idle ones, longest idle first), never a busy one;
 // a spent budget stops growth and nothing else.

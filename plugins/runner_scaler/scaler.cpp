@@ -154,7 +154,7 @@ void Scaler::loadLeaderState() {
       std::istringstream in((*budget)->value);
       std::int64_t day = -1;
       double used = 0;
-      if (in >> day >> used && day == utcDay(clock_.now())) {
+      if (in >> day >> used && day == budgetDay(pool, clock_.now())) {
         std::lock_guard lock(mutex_);
         PoolState& st = pools_[name];
         if (st.budget_day != day || st.budget_used < used) {
@@ -415,7 +415,12 @@ void Scaler::step() {
   }
   backend_->maintain(now);
   const auto after = supply(now);
-  std::vector<std::pair<std::string, double>> budgets;
+  struct BudgetWrite {
+    std::string pool;
+    double used;
+    std::int64_t day;
+  };
+  std::vector<BudgetWrite> budgets;
   {
     std::lock_guard lock(mutex_);
     for (const auto& plan : plans) finishLocked(plan, after.at(plan.pool->policy.name), now);
@@ -430,10 +435,11 @@ void Scaler::step() {
     }
     if (now - last_budget_write_ >= kBudgetWriteEvery) {
       last_budget_write_ = now;
-      for (const auto& [name, st] : pools_) budgets.emplace_back(name, st.budget_used);
+      for (const auto& [name, st] : pools_)
+        budgets.push_back({name, st.budget_used, st.budget_day});
     }
   }
-  for (const auto& [name, used] : budgets) persistBudget(name, used, utcDay(now));
+  for (const auto& b : budgets) persistBudget(b.pool, b.used, b.day);
   if (limits_hook_) {
     for (const auto& plan : plans) {
       limits_hook_(plan.pool->policy.name, plan.decision.limits.limits.max);

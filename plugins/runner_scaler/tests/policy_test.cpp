@@ -87,24 +87,17 @@ TEST(Policy, NoScaleDownBeforeTheDelay) {
   EXPECT_EQ(later.reason, "idle");
 }
 
-TEST(Policy, InProgressJobsWithoutARunnerOfThePoolBuyNoRunner) {
-  // Three jobs reported running, two runners: a lost `completed` delivery (or a job on
-  // a runner the scaler does not manage). One queued job needs one runner, not two.
+TEST(Policy, InProgressJobsCountEvenWhenTheirRunnerIsGone) {
+  // Three jobs running, but a spot interruption took one of their runners: GitHub still
+  // reports the job running, so a replacement starts at once (with the queued job's runner).
   const auto d = decide(pool(0, 10), kNow, {1, 3}, runners(0, 0, 2), 0);
   EXPECT_EQ(d.demand, 4);
-  EXPECT_EQ(d.desired, 3);
-  EXPECT_EQ(d.create, 1);
-  // An idle or booting runner may hold a job the backend has not seen start: it counts.
-  const auto idle = decide(pool(0, 10), kNow, {0, 3}, runners(0, 1, 2, kNow - hours(1)), 0);
-  EXPECT_EQ(idle.desired, 3);
-  EXPECT_EQ(idle.action, Action::kNone);
-  const auto booting = decide(pool(0, 10), kNow, {0, 1}, runners(1, 0, 0, kNow - hours(1)), 0);
-  EXPECT_EQ(booting.desired, 1);
-  EXPECT_EQ(booting.action, Action::kNone);
-  // No runner at all (jobs running elsewhere): nothing to create for them.
-  EXPECT_EQ(decide(pool(0, 10), kNow, {0, 4}, {}, 0).desired, 0);
-  // With min_idle, the warm runner comes on top of the runners that hold jobs.
-  EXPECT_EQ(decide(pool(0, 10, 1), kNow, {0, 3}, runners(0, 0, 2), 0).create, 1);
+  EXPECT_EQ(d.desired, 4);
+  EXPECT_EQ(d.create, 2);
+  // No runner at all: every running job is demand, as a scale set's statistics state it.
+  EXPECT_EQ(decide(pool(0, 10), kNow, {0, 4}, {}, 0).desired, 4);
+  // min_idle comes on top of the jobs.
+  EXPECT_EQ(decide(pool(0, 10, 1), kNow, {0, 3}, runners(0, 0, 3), 0).create, 1);
 }
 
 TEST(Policy, SurplusBootingRunnersGoFirstNewestFirstAfterTheDelay) {
