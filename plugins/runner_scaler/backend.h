@@ -33,6 +33,14 @@ class Backend {
   virtual void jobStarted(const std::string& pool, std::int64_t job_id,
                           const std::string& runner_name, TimePoint now) = 0;
   virtual void jobCompleted(const std::string& pool, std::int64_t job_id, TimePoint now) = 0;
+  // Periodic housekeeping (orphans, stuck or evicted runners). The plugin calls it from a
+  // timer, not the decision thread; a backend paces itself (Kubernetes: at most once a
+  // minute) and must be thread-safe against the other calls.
+  virtual void maintain(TimePoint /*now*/) {}
+  // One scale decision worth recording where operators look (Kubernetes: an Event on the
+  // scaler's own pod). reason: ScaledUp, ScaledDown or BudgetExhausted. Must not block on I/O.
+  virtual void recordEvent(const std::string& /*pool*/, const std::string& /*reason*/,
+                           const std::string& /*message*/) {}
 };
 
 class DemandSink {

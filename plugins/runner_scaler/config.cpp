@@ -315,7 +315,7 @@ Result<ScalerConfig> parseConfig(const ConfigNode& section, const std::string& t
   ScalerConfig config;
   ConfigReader reader(section);
   Errors errors;
-  config.backend = reader.oneOf("backend", "dry_run", {"dry_run"});
+  config.backend = reader.oneOf("backend", "dry_run", {"dry_run", "kubernetes"});
   ConfigReader github = reader.section("github");
   readGitHub(github, config.github, errors);
   ConfigReader dry = reader.section("dry_run");
@@ -342,6 +342,7 @@ Result<ScalerConfig> parseConfig(const ConfigNode& section, const std::string& t
       config.pools.push_back(std::move(pool));
     }
   }
+  readKubernetesConfig(reader.section("kubernetes"), config);
   errors.add(reader.finish());
   if (!errors.text.empty()) return Status::invalid(errors.text);
   return config;
