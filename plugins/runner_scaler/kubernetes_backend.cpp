@@ -731,7 +731,8 @@ void KubernetesBackend::createEvent(const std::string& reason, const std::string
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   Object event = obj();
   Object meta = obj();
-  meta->set("name", pod + "." + lowerHex(static_cast<std::uint64_t>(nanos), 16));
+  // As kubectl names them: <object>.<hex nanoseconds>, made unique within this process.
+  meta->set("name", pod + "." + lowerHex(static_cast<std::uint64_t>(nanos) + name_counter_++, 16));
   meta->set("namespace", ns);
   event->set("metadata", meta);
   Object involved = obj();
