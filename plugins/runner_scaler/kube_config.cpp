@@ -108,6 +108,10 @@ void readKubernetesConfig(ConfigReader k, ScalerConfig& config) {
   if (kc.work_folder.empty()) k.error("work_folder", "must not be empty (GitHub's default: _work)");
   kc.maintain_interval = k.duration("maintain_interval", kc.maintain_interval,
                                     std::chrono::seconds(1), std::chrono::hours(1));
+  kc.work_volume_storage_class = k.string("work_volume_storage_class");
+  if (!kc.work_volume_storage_class.empty() && !isDnsSubdomain(kc.work_volume_storage_class)) {
+    k.error("work_volume_storage_class", "must be a StorageClass name (lowercase DNS name)");
+  }
 }
 
 }  // namespace appliance::plugins::runner_scaler

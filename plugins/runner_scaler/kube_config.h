@@ -14,6 +14,7 @@
 //     runner_group_id: 1
 //     work_folder: _work
 //     maintain_interval: 60s            # cleanup period
+//     work_volume_storage_class: ""     # "" = emptyDir {sizeLimit}; else an ephemeral PVC
 // Parsed by readKubernetesConfig() from parseConfig(); errors go to the shared reader.
 
 #include <chrono>
@@ -40,6 +41,7 @@ struct KubernetesBackendConfig {
   std::int64_t runner_group_id = 1;
   std::string work_folder = "_work";
   std::chrono::milliseconds maintain_interval{std::chrono::seconds(60)};
+  std::string work_volume_storage_class;
 
   bool deploymentMode() const { return mode == "deployment"; }
 };

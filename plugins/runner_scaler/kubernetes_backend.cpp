@@ -477,6 +477,7 @@ Object KubernetesBackend::podSpec(const PoolConfig& pool, const std::string& nam
 }
 
 Status KubernetesBackend::createOne(const PoolConfig& pool, TimePoint now) {
+  if (!registrar_) return Status::failedPrecondition("no runner registrar configured");
   const std::string name = newRunnerName(pool.policy.name);
   {
     std::lock_guard lock(mutex_);

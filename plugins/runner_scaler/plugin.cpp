@@ -1,12 +1,15 @@
 #include "plugin.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
 #include "appliance/kv_store.h"
 #include "dry_run_backend.h"
 #include "github_json.h"
+#include "kube_access.h"
+#include "rest_runner_registrar.h"
 #include "signature.h"
 
 namespace appliance::plugins::runner_scaler {
@@ -52,7 +55,12 @@ Status RunnerScalerPlugin::init(PluginContext& context) {
   auto metrics = ScalerMetrics::create(context.metrics(), names);
   if (!metrics.isOk()) return metrics.status();
   metrics_ = *metrics;
-  auto backend = std::make_shared<DryRunBackend>(config_->dry_run_boot_delay);
+  std::shared_ptr<Backend> backend = std::make_shared<DryRunBackend>(config_->dry_run_boot_delay);
+  if (config_->backend == "kubernetes") {
+    auto made = makeKubernetesBackend(context);
+    if (!made.isOk()) return made.status();
+    backend = *made;
+  }
   scaler_ =
       std::make_shared<Scaler>(*config_, backend, metrics_, context.logger(), context.clock());
   if (config_->github.polling()) {
@@ -62,7 +70,7 @@ Status RunnerScalerPlugin::init(PluginContext& context) {
     auto client = context.httpClient(options);
     if (!client.isOk()) return client.status();
     poller_ = std::make_shared<GitHubPoller>(config_->github, *client, metrics_, context.logger(),
-                                             context.clock());
+                                             context.clock(), github_credentials_);
     context.onReload([poller = poller_] { poller->reloadCredentials(); });
     context.scheduler().every("runner_scaler.poll", config_->github.poll_interval,
                               [this] { poller_->pollOnce(*scaler_); });
@@ -91,6 +99,16 @@ Status RunnerScalerPlugin::start() {
         "memory and are lost on restart (add a storage plugin that provides kv_store)");
   }
   scaler_->attachStore(kv);
+  if (kube_backend_) {
+    if (Status s = kube_backend_->start(); !s.isOk()) return s;
+    // Know the pods that exist before deciding anything, or a restart would duplicate them.
+    if (!kube_backend_->waitForSync(std::chrono::seconds(15))) {
+      context_->logger().warn("the runner pod list is not in yet; deciding with what is known");
+    }
+    context_->scheduler().every(
+        "runner_scaler.maintain", std::chrono::seconds(10),
+        [backend = kube_backend_, clock = &context_->clock()] { backend->maintain(clock->now()); });
+  }
   if (config_->github.webhook_secret.empty()) {
     context_->logger().warn(
         "runner_scaler.github has no webhook secret: POST /webhooks/github answers 503");
@@ -108,6 +126,59 @@ Status RunnerScalerPlugin::start() {
 void RunnerScalerPlugin::stop(std::chrono::steady_clock::time_point /*deadline*/) {
   if (poller_) poller_->shutdown();
   if (threads_) scaler_->stopThread();
+  if (kube_backend_) kube_backend_->stop();
+}
+
+Result<std::shared_ptr<Backend>> RunnerScalerPlugin::makeKubernetesBackend(PluginContext& context) {
+  const KubernetesBackendConfig& kc = config_->kubernetes;
+  auto access = kc.kubeconfig.empty()
+                    ? kube::inClusterAccess()
+                    : kube::kubeconfigAccess(kc.kubeconfig, context.runtime().data_dir, kc.context);
+  if (!access.isOk()) return access.status();
+  auto kube = kube::KubeClient::create(
+      *access, [&context](const HttpClientOptions& o) { return context.httpClient(o); },
+      kube::KubeClientOptions{}, context.logger());
+  if (!kube.isOk()) return kube.status();
+  KubernetesBackendOptions o;
+  o.ns = kc.ns;
+  o.scaler_id = kc.scaler_id;
+  o.pools = config_->pools;
+  o.deployment_mode = kc.deploymentMode();
+  o.deployments = kc.deployments;
+  o.maintain_interval = kc.maintain_interval;
+  o.work_volume_storage_class = kc.work_volume_storage_class;
+  if (kc.events) {
+    // The downward API: env POD_NAME / POD_NAMESPACE (fieldRef metadata.name / .namespace).
+    const char* pod = std::getenv("POD_NAME");
+    const char* pod_ns = std::getenv("POD_NAMESPACE");
+    if (pod && *pod) {
+      o.event_pod_name = pod;
+      o.event_pod_namespace = pod_ns ? pod_ns : "";
+    } else {
+      context.logger().info("POD_NAME is not set: no Kubernetes events for scale decisions");
+    }
+  }
+  std::shared_ptr<RunnerRegistrar> registrar;
+  if (!kc.deploymentMode()) {
+    HttpClientOptions options;
+    options.name = "github";
+    options.timeout = std::chrono::seconds(30);
+    auto client = context.httpClient(options);
+    if (!client.isOk()) return client.status();
+    github_credentials_ = std::make_shared<GitHubCredentials>(config_->github, *client, metrics_,
+                                                              context.logger(), context.clock());
+    RestRegistrarOptions ro;
+    ro.api_url = config_->github.api_url;
+    ro.organization = kc.runner_organization;
+    ro.repository = kc.runner_repository;
+    ro.runner_group_id = kc.runner_group_id;
+    ro.work_folder = kc.work_folder;
+    registrar = std::make_shared<RestRunnerRegistrar>(ro, *client, github_credentials_, metrics_,
+                                                      context.logger());
+  }
+  kube_backend_ = std::make_shared<KubernetesBackend>(*kube, std::move(o), registrar,
+                                                      context.logger(), context.clock());
+  return std::shared_ptr<Backend>(kube_backend_);
 }
 
 void RunnerScalerPlugin::handleWebhook(const HttpRequest& request, HttpResponse& response) {

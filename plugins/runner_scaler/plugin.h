@@ -11,6 +11,7 @@
 #include "appliance/plugin.h"
 #include "config.h"
 #include "github_poller.h"
+#include "kubernetes_backend.h"
 #include "scaler.h"
 
 namespace appliance::plugins::runner_scaler {
@@ -27,18 +28,23 @@ class RunnerScalerPlugin final : public Plugin {
 
   Scaler* scaler() { return scaler_.get(); }  // tests
   GitHubPoller* poller() { return poller_.get(); }
+  KubernetesBackend* kubernetesBackend() { return kube_backend_.get(); }
 
  private:
   void handleWebhook(const HttpRequest& request, HttpResponse& response);
   void handleRunners(const HttpRequest& request, HttpResponse& response);
   std::shared_ptr<const std::string> webhookSecret() const;
   void reloadWebhookSecret();
+  // backend: kubernetes (kubernetes_backend.h), with REST JIT registration.
+  Result<std::shared_ptr<Backend>> makeKubernetesBackend(PluginContext& context);
 
   std::optional<ScalerConfig> config_;
   PluginContext* context_ = nullptr;
   std::shared_ptr<ScalerMetrics> metrics_;
   std::shared_ptr<Scaler> scaler_;
   std::shared_ptr<GitHubPoller> poller_;
+  std::shared_ptr<GitHubCredentials> github_credentials_;
+  std::shared_ptr<KubernetesBackend> kube_backend_;
   bool threads_ = false;
   mutable std::mutex secret_mutex_;  // the webhook secret, swapped when its file changes
   std::shared_ptr<const std::string> webhook_secret_;
