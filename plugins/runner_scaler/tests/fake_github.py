@@ -49,6 +49,7 @@ class State:
         self.token_ttl = 3600
         self.runners = {}  # id -> runner (scope, name, labels, status, busy, jit)
         self.next_runner_id = 1000
+        self.issued_jit_configs = []  # every JIT config handed out (tests grep logs for them)
 
 
 def job_json(job, repo):
@@ -306,6 +307,7 @@ def _runners_route(self, method, parts, query, payload, path):
                   "runner_group_id": data["runner_group_id"],
                   "work_folder": data.get("work_folder", "_work")}
         st.runners[rid] = runner
+        st.issued_jit_configs.append(jit)
         return _done(self, 201, {"runner": _runner_json(runner), "encoded_jit_config": jit})
     if method == "GET" and rest == []:
         items = [_runner_json(r) for rid, r in sorted(st.runners.items()) if r["scope"] == scope]
