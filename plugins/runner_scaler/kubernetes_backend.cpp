@@ -777,6 +777,12 @@ void KubernetesBackend::maintain(TimePoint now) {
 
 void KubernetesBackend::maintainNow(TimePoint now) {
   std::lock_guard one(maintain_mutex_);
+  // Until every watch has listed, "no pod" means "not known yet": cleaning up then would
+  // delete the Secrets and registrations of runners that are fine.
+  const bool synced =
+      !watches_.empty() &&
+      std::all_of(watches_.begin(), watches_.end(), [](const auto& w) { return w->synced.load(); });
+  if (!synced) return;
   cleanPods(now);
   if (!options_.deployment_mode) {
     cleanSecrets();

@@ -427,6 +427,27 @@ TEST_F(KubernetesBackendTest, CleanupRemovesOrphansAndStuckRunners) {
   EXPECT_EQ(countRequests("GET", "/secrets"), 1);
 }
 
+TEST_F(KubernetesBackendTest, NoCleanupBeforeThePodsAreKnown) {
+  Object secret = kube::parseObject(R"({"metadata":{"name":"appliance-linux-0000abcd","labels":{)"
+                                    R"("runner-scaler.appliance.dev/scaler":"appliance"}}})",
+                                    "secret")
+                      .value();
+  kube_ = client();
+  ASSERT_TRUE(kube_->create(kube::kSecrets, ns_, secret).isOk());
+  GitHubConfig gh;
+  gh.api_url = github_.url();
+  gh.token_file = pat_file_;
+  RestRegistrarOptions ro;
+  ro.api_url = github_.url();
+  ro.repository = "acme/infra";
+  auto registrar = std::make_shared<RestRunnerRegistrar>(
+      ro, github_http_,
+      std::make_shared<GitHubCredentials>(gh, github_http_, nullptr, log_, clock_), nullptr, log_);
+  KubernetesBackend idle(kube_, options(), registrar, log_, clock_);  // not started
+  idle.maintainNow(clock_.now());
+  EXPECT_EQ(secrets().size(), 1u);
+}
+
 TEST_F(KubernetesBackendTest, AFailedPodIsDeletedWithItsSecret) {
   startBackend(options());
   ASSERT_TRUE(backend_->createRunners(pool_, 1, clock_.now()).isOk());
