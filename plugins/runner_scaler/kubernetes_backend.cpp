@@ -113,7 +113,7 @@ const PoolConfig* KubernetesBackend::poolConfig(const std::string& pool) const {
 Status KubernetesBackend::start() {
   {
     std::lock_guard lock(work_mutex_);
-    if (worker_.joinable()) return Status::ok();
+    if (worker_.joinable() || !watches_.empty()) return Status::ok();  // once per object
     stopping_ = false;
   }
   std::vector<std::pair<std::string, std::string>> selectors;  // pool, selector
@@ -180,7 +180,7 @@ void KubernetesBackend::stop() {
   }
   work_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
-  watches_.clear();
+  // watches_ stay (stopped): a maintain() timer racing with stop() may still read them.
 }
 
 KubernetesBackend::Stats KubernetesBackend::stats() const {
@@ -783,6 +783,10 @@ void KubernetesBackend::maintainNow(TimePoint now) {
       !watches_.empty() &&
       std::all_of(watches_.begin(), watches_.end(), [](const auto& w) { return w->synced.load(); });
   if (!synced) return;
+  {
+    std::lock_guard lock(work_mutex_);
+    if (stopping_) return;
+  }
   cleanPods(now);
   if (!options_.deployment_mode) {
     cleanSecrets();
