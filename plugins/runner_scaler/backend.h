@@ -37,6 +37,11 @@ class Backend {
   // timer, not the decision thread; a backend paces itself (Kubernetes: at most once a
   // minute) and must be thread-safe against the other calls.
   virtual void maintain(TimePoint /*now*/) {}
+  // Jobs whose runner vanished under them (spot interruption, eviction, node gone) and that
+  // the demand sources have not yet reported completed. Such a job is still in progress for
+  // GitHub but has no runner in runners(); a policy that counts in-progress jobs only up to
+  // the pool's runners can add this to keep the job's demand (and so start a replacement).
+  virtual int lostBusyRunners(const std::string& /*pool*/) { return 0; }
   // One scale decision worth recording where operators look (Kubernetes: an Event on the
   // scaler's own pod). reason: ScaledUp, ScaledDown or BudgetExhausted. Must not block on I/O.
   virtual void recordEvent(const std::string& /*pool*/, const std::string& /*reason*/,

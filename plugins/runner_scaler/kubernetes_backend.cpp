@@ -234,7 +234,20 @@ void KubernetesBackend::upsert(Pod fresh) {
   if (!fresh.ready && fresh.phase != "Running") fresh.ready_since.reset();
   fresh.local = false;
   Pod& stored = pods_[fresh.name] = std::move(fresh);
+  if (stored.phase == "Failed" || stored.disrupted || (stored.deleting && !stored.removing)) {
+    noteLost(stored);
+  }
   if (stored.phase == "Succeeded" || stored.phase == "Failed") queueFinish(stored);
+}
+
+void KubernetesBackend::noteLost(const Pod& p) {
+  if (p.job != 0 && !p.completed_at) lost_jobs_[p.pool].insert(p.job);
+}
+
+int KubernetesBackend::lostBusyRunners(const std::string& pool) {
+  std::lock_guard lock(mutex_);
+  auto it = lost_jobs_.find(pool);
+  return it == lost_jobs_.end() ? 0 : static_cast<int>(it->second.size());
 }
 
 void KubernetesBackend::queueFinish(Pod& p) {
@@ -270,6 +283,7 @@ void KubernetesBackend::onSync(Watched& w, const kube::ObjectList& state) {
       const bool fresh_local =
           it->second.local && clock_.now() - it->second.created < std::chrono::seconds(30);
       if (mine && !seen.count(it->first) && !fresh_local) {
+        if (!it->second.removing) noteLost(it->second);
         it = pods_.erase(it);
       } else {
         ++it;
@@ -284,7 +298,11 @@ void KubernetesBackend::onSync(Watched& w, const kube::ObjectList& state) {
 void KubernetesBackend::onEvent(Watched& w, const kube::WatchEvent& event) {
   std::lock_guard lock(mutex_);
   if (event.type == kube::WatchEventType::kDeleted) {
-    pods_.erase(kube::nameOf(event.object));
+    auto it = pods_.find(kube::nameOf(event.object));
+    if (it != pods_.end()) {
+      if (!it->second.removing) noteLost(it->second);
+      pods_.erase(it);
+    }
     return;
   }
   if (event.type == kube::WatchEventType::kAdded || event.type == kube::WatchEventType::kModified) {
@@ -330,6 +348,7 @@ void KubernetesBackend::jobStarted(const std::string& pool, std::int64_t job_id,
 
 void KubernetesBackend::jobCompleted(const std::string& pool, std::int64_t job_id, TimePoint now) {
   std::lock_guard lock(mutex_);
+  if (auto lost = lost_jobs_.find(pool); lost != lost_jobs_.end()) lost->second.erase(job_id);
   for (auto& [name, p] : pods_) {
     if (p.job != job_id || p.pool != pool) continue;
     p.job = 0;
@@ -848,6 +867,7 @@ void KubernetesBackend::cleanPods(TimePoint now) {
         if (p.phase == "Failed") ++stats_.replaced;
       } else if (node_bad) {
         p.node_leaving = true;  // out of supply now: the policy starts a replacement
+        noteLost(p);
         ++stats_.replaced;
         a.why = "node " + p.node + " is gone or leaving (spot interruption, drain)";
         a.deregister = true;

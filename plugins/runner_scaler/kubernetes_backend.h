@@ -98,6 +98,7 @@ class KubernetesBackend final : public Backend {
                   TimePoint now) override;
   void jobCompleted(const std::string& pool, std::int64_t job_id, TimePoint now) override;
   void maintain(TimePoint now) override;
+  int lostBusyRunners(const std::string& pool) override;
   void recordEvent(const std::string& pool, const std::string& reason,
                    const std::string& message) override;
 
@@ -141,7 +142,8 @@ class KubernetesBackend final : public Backend {
   void upsert(Pod fresh);  // under mutex_
   void onSync(Watched& w, const kube::ObjectList& state);
   void onEvent(Watched& w, const kube::WatchEvent& event);
-  void queueFinish(Pod& p);  // under mutex_
+  void queueFinish(Pod& p);     // under mutex_
+  void noteLost(const Pod& p);  // under mutex_: a busy pod left supply without finishing
 
   std::string newRunnerName(const std::string& pool);
   Status createOne(const PoolConfig& pool, TimePoint now);
@@ -171,6 +173,7 @@ class KubernetesBackend final : public Backend {
   mutable std::mutex mutex_;         // pods_, in_flight_, stats_, last_maintain_
   std::map<std::string, Pod> pods_;  // by pod (= runner) name
   std::set<std::string> in_flight_;  // runner names being registered/created
+  std::map<std::string, std::set<std::int64_t>> lost_jobs_;  // by pool
   Stats stats_;
   std::optional<TimePoint> last_maintain_;
   std::mutex maintain_mutex_;  // one cleanup at a time

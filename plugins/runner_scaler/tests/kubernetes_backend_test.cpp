@@ -334,11 +334,15 @@ TEST_F(KubernetesBackendTest, ASpotEvictedRunnerLeavesSupplyAtOnceAndIsReplaced)
   ASSERT_EQ(server_.control("POST", "/_fake/nodes/spot-1/gone"), 200);
   EXPECT_TRUE(eventually([&] { return supply().current() == 0; }));
   EXPECT_GE(backend_->stats().replaced, 1u);
+  // Job 5 lost its runner but is still in progress for GitHub.
+  EXPECT_EQ(backend_->lostBusyRunners("linux"), 1);
   // The policy (job 5 still counted as demand) asks for a replacement, which is created.
   ASSERT_TRUE(backend_->createRunners(pool_, 1, clock_.now()).isOk());
   rememberJitConfigs();
   EXPECT_TRUE(eventually([&] { return supply().booting == 1 && pods().size() == 1; }));
   EXPECT_TRUE(eventually([&] { return secrets().size() == 1; }));
+  backend_->jobCompleted("linux", 5, clock_.now());  // GitHub reports it (failed)
+  EXPECT_EQ(backend_->lostBusyRunners("linux"), 0);
 }
 
 TEST_F(KubernetesBackendTest, RunnersOnATaintedOrCordonedNodeAreReplaced) {
