@@ -37,6 +37,10 @@ class Backend {
   // Periodic cleanup (orphans, stuck pods, leftover Secrets), called by the leader on every
   // acting step after its creates and removals, with no scaler lock held.
   virtual void maintain(TimePoint /*now*/) {}
+  // One scale decision worth recording where operators look (Kubernetes: an Event on the
+  // scaler's own pod). reason: ScaledUp, ScaledDown or BudgetExhausted. Must not block on I/O.
+  virtual void recordEvent(const std::string& /*pool*/, const std::string& /*reason*/,
+                           const std::string& /*message*/) {}
 };
 
 class DemandSink {

@@ -324,7 +324,7 @@ Result<ScalerConfig> parseConfig(const ConfigNode& section, const std::string& t
   ScalerConfig config;
   ConfigReader reader(section);
   Errors errors;
-  config.backend = reader.oneOf("backend", "dry_run", {"dry_run"});
+  config.backend = reader.oneOf("backend", "dry_run", {"dry_run", "kubernetes"});
   ConfigReader github = reader.section("github");
   readGitHub(github, config.github, errors);
   ConfigReader dry = reader.section("dry_run");
@@ -352,6 +352,7 @@ Result<ScalerConfig> parseConfig(const ConfigNode& section, const std::string& t
     }
   }
   readHighAvailability(reader, config);
+  readKubernetesConfig(reader.section("kubernetes"), config);
   errors.add(reader.finish());
   if (!errors.text.empty()) return Status::invalid(errors.text);
   return config;

@@ -12,6 +12,7 @@
 
 #include "appliance/config.h"
 #include "appliance/status.h"
+#include "kube_config.h"
 #include "policy.h"
 
 namespace appliance::plugins::runner_scaler {
@@ -84,6 +85,7 @@ struct ScalerConfig {
   std::string backend = "dry_run";
   GitHubConfig github;
   std::vector<PoolConfig> pools;
+  KubernetesBackendConfig kubernetes;  // backend: kubernetes (kube_config.h)
   std::chrono::milliseconds dry_run_boot_delay{std::chrono::seconds(20)};
   std::chrono::milliseconds decision_interval{std::chrono::seconds(1)};
   std::chrono::milliseconds coalesce{200};  // quiet time that ends a burst of deliveries

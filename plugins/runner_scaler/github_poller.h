@@ -24,20 +24,19 @@
 #include "appliance/http_client.h"
 #include "backend.h"
 #include "config.h"
+#include "github_auth.h"
 #include "scaler_metrics.h"
 
 namespace appliance::plugins::runner_scaler {
 
 // "Link: <https://...&page=2>; rel="next", <...>; rel="last"" -> the next URL, or "".
 std::string nextLink(std::string_view link_header);
-// An RS256 JWT for a GitHub App: iat = now - 60 s, exp = now + 9 min (10 min after iat).
-Result<std::string> makeAppJwt(const std::string& app_id, const std::string& private_key_pem,
-                               std::chrono::sys_seconds now);
 
 class GitHubPoller final {
  public:
   GitHubPoller(GitHubConfig config, std::shared_ptr<HttpClient> client,
-               std::shared_ptr<ScalerMetrics> metrics, const Logger& logger, const Clock& clock);
+               std::shared_ptr<ScalerMetrics> metrics, const Logger& logger, const Clock& clock,
+               std::shared_ptr<GitHubCredentials> credentials = nullptr);
 
   void pollOnce(DemandSink& sink);
   void reloadCredentials();
@@ -54,8 +53,6 @@ class GitHubPoller final {
     std::string next;
   };
   Result<Answer> get(const std::string& url, const std::string& endpoint);
-  Result<std::string> authorization();
-  Status refreshInstallationToken(TimePoint now);
   void noteRateLimit(const HttpClientResponse& r, TimePoint now);
   Result<std::vector<std::string>> repositories();
   Status pollRepository(const std::string& repo, DemandSink& sink);
@@ -68,15 +65,10 @@ class GitHubPoller final {
   const Logger& logger_;
   const Clock& clock_;
 
-  // Three locks so that neither /readyz nor a SIGHUP reload waits for a poll in flight.
-  mutable std::mutex mutex_;         // one poll at a time: tokens, ETags, backoff
-  mutable std::mutex cred_mutex_;    // the PAT and App key as read from their files
+  std::shared_ptr<GitHubCredentials> credentials_;  // PAT or App token, shared
+  // Two locks so that neither /readyz nor a SIGHUP reload waits for a poll in flight.
+  mutable std::mutex mutex_;         // one poll at a time: ETags, backoff
   mutable std::mutex status_mutex_;  // failing_, last_error_ (health)
-  std::string pat_;
-  std::filesystem::file_time_type pat_mtime_{};
-  std::string app_key_pem_;
-  std::string installation_token_;
-  std::int64_t installation_expires_us_ = 0;
   struct Cached {
     std::string etag, body, next;  // a 304 need not repeat the Link header
   };

@@ -1,6 +1,7 @@
 #include "plugin.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -8,7 +9,9 @@
 #include "appliance/kv_store.h"
 #include "dry_run_backend.h"
 #include "github_json.h"
+#include "kube_access.h"
 #include "kube_lease_backend.h"
+#include "rest_runner_registrar.h"
 #include "signature.h"
 
 namespace appliance::plugins::runner_scaler {
@@ -55,11 +58,16 @@ Status RunnerScalerPlugin::init(PluginContext& context) {
   if (!metrics.isOk()) return metrics.status();
   metrics_ = *metrics;
   if (Status s = initScaleSet(context); !s.isOk()) return s;
-  // The REST registrar (webhook pools) goes into rest_registrar_ before this line.
-  registrar_ = std::make_shared<PerPoolRunnerRegistrar>(
-      scale_set_ ? std::make_shared<ScaleSetRunnerRegistrar>(scale_set_) : nullptr,
-      rest_registrar_);
-  auto backend = std::make_shared<DryRunBackend>(config_->dry_run_boot_delay);
+  std::shared_ptr<Backend> backend;
+  if (config_->backend == "kubernetes") {
+    auto made = makeKubernetesBackend(context);  // sets rest_registrar_ and registrar_
+    if (!made.isOk()) return made.status();
+    backend = *made;
+  } else {
+    registrar_ = std::make_shared<PerPoolRunnerRegistrar>(
+        scale_set_ ? std::make_shared<ScaleSetRunnerRegistrar>(scale_set_) : nullptr, nullptr);
+    backend = std::make_shared<DryRunBackend>(config_->dry_run_boot_delay);
+  }
   scaler_ =
       std::make_shared<Scaler>(*config_, backend, metrics_, context.logger(), context.clock());
   scaler_->onLeadership([this](bool leader) { onLeadership(leader); });
@@ -82,7 +90,7 @@ Status RunnerScalerPlugin::init(PluginContext& context) {
     auto client = context.httpClient(options);
     if (!client.isOk()) return client.status();
     poller_ = std::make_shared<GitHubPoller>(config_->github, *client, metrics_, context.logger(),
-                                             context.clock());
+                                             context.clock(), github_credentials_);
     context.onReload([poller = poller_] { poller->reloadCredentials(); });
     context.scheduler().every("runner_scaler.poll", config_->github.poll_interval, [this] {
       if (scaler_->leading()) poller_->pollOnce(*scaler_);  // followers spend no rate limit
@@ -289,6 +297,15 @@ Status RunnerScalerPlugin::activate() {
         "memory and are lost on restart (add a storage plugin that provides kv_store)");
   }
   scaler_->attachStore(kv);
+  if (kube_backend_) {
+    // Every replica watches the pods, so a new leader knows the supply before it acts; the
+    // leader's steps call maintain() (cleanup), which paces itself.
+    if (Status s = kube_backend_->start(); !s.isOk()) return s;
+    // Know the pods that exist before deciding anything, or a restart would duplicate them.
+    if (!kube_backend_->waitForSync(std::chrono::seconds(15))) {
+      context_->logger().warn("the runner pod list is not in yet; deciding with what is known");
+    }
+  }
   if (Status s = startLeaderElection(kv); !s.isOk()) return s;
   if (config_->github.webhook_secret.empty()) {
     context_->logger().warn(
@@ -317,6 +334,62 @@ void RunnerScalerPlugin::stop(std::chrono::steady_clock::time_point /*deadline*/
   if (threads_) scaler_->stopThread();
   if (scale_set_) scale_set_->stop();  // sessions deleted before the lease goes
   if (elector_) elector_->stop();      // released: a successor takes over at once
+  if (kube_backend_) kube_backend_->stop();
+}
+
+Result<std::shared_ptr<Backend>> RunnerScalerPlugin::makeKubernetesBackend(PluginContext& context) {
+  const KubernetesBackendConfig& kc = config_->kubernetes;
+  auto access = kc.kubeconfig.empty()
+                    ? kube::inClusterAccess()
+                    : kube::kubeconfigAccess(kc.kubeconfig, context.runtime().data_dir, kc.context);
+  if (!access.isOk()) return access.status();
+  auto kube = kube::KubeClient::create(
+      *access, [&context](const HttpClientOptions& o) { return context.httpClient(o); },
+      kube::KubeClientOptions{}, context.logger());
+  if (!kube.isOk()) return kube.status();
+  KubernetesBackendOptions o;
+  o.ns = kc.ns;
+  o.scaler_id = kc.scaler_id;
+  o.pools = config_->pools;
+  o.deployment_mode = kc.deploymentMode();
+  o.deployments = kc.deployments;
+  o.maintain_interval = kc.maintain_interval;
+  o.work_volume_storage_class = kc.work_volume_storage_class;
+  if (kc.events) {
+    // The downward API: env POD_NAME / POD_NAMESPACE (fieldRef metadata.name / .namespace).
+    const char* pod = std::getenv("POD_NAME");
+    const char* pod_ns = std::getenv("POD_NAMESPACE");
+    if (pod && *pod) {
+      o.event_pod_name = pod;
+      o.event_pod_namespace = pod_ns ? pod_ns : "";
+    } else {
+      context.logger().info("POD_NAME is not set: no Kubernetes events for scale decisions");
+    }
+  }
+  if (!kc.deploymentMode()) {
+    HttpClientOptions options;
+    options.name = "github";
+    options.timeout = std::chrono::seconds(30);
+    auto client = context.httpClient(options);
+    if (!client.isOk()) return client.status();
+    github_credentials_ = std::make_shared<GitHubCredentials>(config_->github, *client, metrics_,
+                                                              context.logger(), context.clock());
+    RestRegistrarOptions ro;
+    ro.api_url = config_->github.api_url;
+    ro.organization = kc.runner_organization;
+    ro.repository = kc.runner_repository;
+    ro.runner_group_id = kc.runner_group_id;
+    ro.work_folder = kc.work_folder;
+    rest_registrar_ = std::make_shared<RestRunnerRegistrar>(ro, *client, github_credentials_,
+                                                            metrics_, context.logger());
+    // Scale-set pools register through their scale set, the others through REST.
+    registrar_ = std::make_shared<PerPoolRunnerRegistrar>(
+        scale_set_ ? std::make_shared<ScaleSetRunnerRegistrar>(scale_set_) : nullptr,
+        rest_registrar_);
+  }
+  kube_backend_ = std::make_shared<KubernetesBackend>(*kube, std::move(o), registrar_,
+                                                      context.logger(), context.clock());
+  return std::shared_ptr<Backend>(kube_backend_);
 }
 
 void RunnerScalerPlugin::handleWebhook(const HttpRequest& request, HttpResponse& response) {

@@ -19,6 +19,7 @@
 #include "appliance/plugin.h"
 #include "config.h"
 #include "github_poller.h"
+#include "kubernetes_backend.h"
 #include "runner_registration.h"
 #include "scale_set_demand.h"
 #include "scaler.h"
@@ -46,6 +47,7 @@ class RunnerScalerPlugin final : public Plugin {
   // Registers runners for a backend: scale-set pools through the scale set, the others
   // through the REST registrar (set by the Kubernetes backend's wiring; null until then).
   std::shared_ptr<RunnerRegistrar> registrar() const { return registrar_; }
+  KubernetesBackend* kubernetesBackend() { return kube_backend_.get(); }
 
  private:
   void handleWebhook(const HttpRequest& request, HttpResponse& response);
@@ -58,6 +60,8 @@ class RunnerScalerPlugin final : public Plugin {
   void onLeadership(bool leader);
   void startScaleSet();
   Scaler::PoolDetail scaleSetDetail(const std::string& pool);
+  // backend: kubernetes (kubernetes_backend.h), with REST JIT registration.
+  Result<std::shared_ptr<Backend>> makeKubernetesBackend(PluginContext& context);
 
   std::optional<ScalerConfig> config_;
   PluginContext* context_ = nullptr;
@@ -70,6 +74,8 @@ class RunnerScalerPlugin final : public Plugin {
   std::shared_ptr<LeaseBackend> lease_backend_;  // kubernetes: made in init()
   std::shared_ptr<LeaderElector> elector_;
   std::chrono::steady_clock::time_point scale_set_retry_at_{};  // decision thread only
+  std::shared_ptr<GitHubCredentials> github_credentials_;
+  std::shared_ptr<KubernetesBackend> kube_backend_;
   bool threads_ = false;
   mutable std::mutex secret_mutex_;  // the webhook secret, swapped when its file changes
   std::shared_ptr<const std::string> webhook_secret_;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "appliance/status.h"
 #include "config.h"
@@ -22,6 +23,14 @@ struct RunnerRegistration {
   std::string encoded_jit_config;
 };
 
+// A runner as GitHub lists it (for orphan cleanup).
+struct RegisteredRunner {
+  std::int64_t id = 0;
+  std::string name;
+  bool online = false;
+  bool busy = false;
+};
+
 class RunnerRegistrar {
  public:
   virtual ~RunnerRegistrar() = default;
@@ -31,6 +40,11 @@ class RunnerRegistrar {
   // Deregisters a runner. kFailedPrecondition while GitHub says it runs a job (REST 422,
   // JobStillRunningException): the caller keeps the runner. kNotFound counts as done.
   virtual Status deregisterRunner(const PoolConfig& pool, std::int64_t runner_id) = 0;
+  // The runners registered where `pool` registers them, so a backend can remove the ones it
+  // created that have no pod any more. kFailedPrecondition when the registrar cannot list.
+  virtual Result<std::vector<RegisteredRunner>> listRunners(const PoolConfig& /*pool*/) {
+    return Status::failedPrecondition("this registrar cannot list runners");
+  }
 };
 
 }  // namespace appliance::plugins::runner_scaler

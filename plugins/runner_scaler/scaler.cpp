@@ -625,6 +625,14 @@ void Scaler::record(const PoolConfig& pool, PoolState& st, const Decision& d, Ti
                              {"desired", desired}});
   }
   metrics_->scaleEvent(pool.policy.name, direction(d.action), d.reason);
+  // Also where operators look (Kubernetes: an Event on the scaler's pod); queued, never blocks.
+  if (d.action == Action::kScaleUp) {
+    backend_->recordEvent(pool.policy.name, "ScaledUp", d.message);
+  } else if (d.action == Action::kScaleDown) {
+    backend_->recordEvent(pool.policy.name, "ScaledDown", d.message);
+  } else if (d.budget_exhausted) {
+    backend_->recordEvent(pool.policy.name, "BudgetExhausted", d.message);
+  }
   st.decisions.push_back({now, actionName(d.action), d.reason, d.message});
   while (st.decisions.size() > config_.recent_decisions) st.decisions.pop_front();
 }

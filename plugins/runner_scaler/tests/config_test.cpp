@@ -99,7 +99,7 @@ TEST(Config, RejectsBadInputWithLocationAndFix) {
     std::string yaml, expected;
   } cases[] = {
       {"pools: []\n", "at least one runner pool"},
-      {"backend: kubernetes\npools: [{name: a}]\n", "backend"},
+      {"backend: nomad\npools: [{name: a}]\n", "backend"},
       {"pools: [{name: a, min: 5, max: 2}]\n", "must not exceed max"},
       {"pools: [{name: a, min_idle: 5, max: 2}]\n", "min_idle"},
       {"pools: [{name: Bad_Name}]\n", "DNS label"},

@@ -8,6 +8,13 @@ It follows the documented shapes of the endpoints the scaler uses:
        -> {"total_count", "jobs": [...]}
   GET  /orgs/{org}/repos -> [{"full_name", ...}]
   POST /app/installations/{id}/access_tokens (Bearer App JWT) -> 201 {"token", "expires_at"}
+  POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig, /orgs/{org}/... (JIT runners)
+       {"name", "runner_group_id", "labels", "work_folder"} -> 201 {"runner", "encoded_jit_config"}
+       (409 when the name exists, 422 for a missing field or no labels)
+  GET  /repos/{owner}/{repo}/actions/runners, /orgs/{org}/actions/runners?per_page&page
+       -> {"total_count", "runners": [{"id", "name", "os", "status", "busy", "labels"}]}
+  DELETE /repos/{owner}/{repo}/actions/runners/{id}, /orgs/{org}/... -> 204; 422 while busy;
+       404 when unknown
 Every answer carries ETag and the x-ratelimit-* headers; If-None-Match with the current ETag
 answers 304 and costs no rate limit. Tests steer it through /_admin/* (state, rate limit
 exhaustion, retry-after, the request log).
@@ -40,6 +47,9 @@ class State:
         self.retry_after = None  # (status, seconds): answer once with it
         self.requests = []
         self.token_ttl = 3600
+        self.runners = {}  # id -> runner (scope, name, labels, status, busy, jit)
+        self.next_runner_id = 1000
+        self.issued_jit_configs = []  # every JIT config handed out (tests grep logs for them)
 
 
 def job_json(job, repo):
@@ -71,6 +81,9 @@ def job_json(job, repo):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
+    # body until the client's delayed ACK (40 ms per request on Linux), which GitHub does not.
+    disable_nagle_algorithm = True
     state: State = None
 
     def log_message(self, *args):
@@ -139,6 +152,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.route("POST")
 
+    def do_DELETE(self):
+        self.route("DELETE")
+
     def route(self, method):
         st = self.state
         parsed = urllib.parse.urlparse(self.path)
@@ -193,6 +209,9 @@ class Handler(BaseHTTPRequestHandler):
                 repos = [{"full_name": r, "name": r.split("/")[1]} for r in sorted(st.runs)
                          if r.startswith(parts[1] + "/")]
                 return self.conditional(repos, {})
+            handled = self.runners_route(method, parts, query, payload, path)
+            if handled is not None:
+                return handled
             return self.reply(404, {"message": "Not Found"})
 
     def app_token(self, path):
@@ -234,7 +253,101 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"ok": True}, cost=False)
             if path == "/_admin/requests":
                 return self.reply(200, st.requests, cost=False)
+            handled = self.runners_admin(method, path, payload)
+            if handled is not None:
+                return handled
         return self.reply(404, {"message": "Not Found"}, cost=False)
+
+
+def _runners_scope(parts):
+    """(scope, rest) for /repos/{o}/{r}/actions/runners/... or /orgs/{org}/actions/runners/..."""
+    if len(parts) >= 5 and parts[0] == "repos" and parts[3:5] == ["actions", "runners"]:
+        return "repos/" + parts[1] + "/" + parts[2], parts[5:]
+    if len(parts) >= 4 and parts[0] == "orgs" and parts[2:4] == ["actions", "runners"]:
+        return "orgs/" + parts[1], parts[4:]
+    return None, None
+
+
+def _runner_json(r):
+    return {"id": r["id"], "name": r["name"], "os": "linux", "status": r["status"],
+            "busy": r["busy"],
+            "labels": [{"id": i + 1, "name": l,
+                        "type": "read-only" if l == "self-hosted" else "custom"}
+                       for i, l in enumerate(r["labels"])]}
+
+
+def _done(handler, *args, **kwargs):
+    """Replies and returns True: the request was handled (reply() itself returns None)."""
+    handler.reply(*args, **kwargs)
+    return True
+
+
+def _runners_route(self, method, parts, query, payload, path):
+    """Self-hosted runner endpoints (JIT config, list, delete). Called under state.lock."""
+    st = self.state
+    scope, rest = _runners_scope(parts)
+    if scope is None:
+        return None
+    if method == "POST" and rest == ["generate-jitconfig"]:
+        try:
+            data = json.loads(payload or b"{}")
+        except ValueError:
+            return _done(self, 400, {"message": "Problems parsing JSON"})
+        for key in ("name", "runner_group_id", "labels"):
+            if key not in data:
+                return _done(self, 422, {"message": "Invalid request.\n\n\"%s\" wasn't supplied." % key})
+        labels = data["labels"]
+        if not isinstance(labels, list) or not labels or len(labels) > 100:
+            return _done(self, 422, {"message": "Invalid request.\n\nlabels must have 1-100 items."})
+        if any(r["name"] == data["name"] and r["scope"] == scope for r in st.runners.values()):
+            return _done(self, 409, {"message": "Already exists - A runner with the name %s already exists." % data["name"]})
+        st.next_runner_id += 1
+        rid = st.next_runner_id
+        jit = base64.b64encode(json.dumps({".runner": "r%d" % rid, "secret": hashlib.sha1(
+            ("jit%d%f" % (rid, time.time())).encode()).hexdigest()}).encode()).decode()
+        runner = {"id": rid, "name": data["name"], "labels": labels, "status": "offline",
+                  "busy": False, "scope": scope, "jit": jit,
+                  "runner_group_id": data["runner_group_id"],
+                  "work_folder": data.get("work_folder", "_work")}
+        st.runners[rid] = runner
+        st.issued_jit_configs.append(jit)
+        return _done(self, 201, {"runner": _runner_json(runner), "encoded_jit_config": jit})
+    if method == "GET" and rest == []:
+        items = [_runner_json(r) for rid, r in sorted(st.runners.items()) if r["scope"] == scope]
+        body, headers = self.paged(items, query, "runners",
+                                   f"http://{self.headers.get('Host')}{path}")
+        return _done(self, 200, body, headers)
+    if len(rest) == 1 and rest[0].isdigit():
+        runner = st.runners.get(int(rest[0]))
+        if runner is None or runner["scope"] != scope:
+            return _done(self, 404, {"message": "Not Found"})
+        if method == "GET":
+            return _done(self, 200, _runner_json(runner))
+        if method == "DELETE":
+            if runner["busy"]:
+                return _done(self, 422, {"message": "Bad request - Runner \"%s\" is still running a job" % runner["name"]})
+            del st.runners[runner["id"]]
+            return _done(self, 204, None)
+    return None
+
+
+def _runners_admin(self, method, path, payload):
+    """/_admin/runners: GET all (with their JIT configs, for tests); POST /_admin/runners/{id}
+    {"busy": true, "status": "online"} changes one."""
+    st = self.state
+    if path == "/_admin/runners" and method == "GET":
+        return _done(self, 200, list(st.runners.values()), cost=False)
+    if path.startswith("/_admin/runners/") and method == "POST":
+        runner = st.runners.get(int(path.rsplit("/", 1)[1]))
+        if runner is None:
+            return _done(self, 404, {"message": "Not Found"}, cost=False)
+        runner.update({k: v for k, v in json.loads(payload).items() if k in ("busy", "status")})
+        return _done(self, 200, runner, cost=False)
+    return None
+
+
+Handler.runners_route = _runners_route
+Handler.runners_admin = _runners_admin
 
 
 def serve(token, app_id=None, port=0):
@@ -249,6 +362,11 @@ def serve(token, app_id=None, port=0):
 if __name__ == "__main__":
     server, _ = serve(sys.argv[1] if len(sys.argv) > 1 else "ghp_demo")
     print(f"fake GitHub on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    if len(sys.argv) > 2:  # a port file for tests that start it as a process
+        with open(sys.argv[2] + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        import os
+        os.replace(sys.argv[2] + ".tmp", sys.argv[2])
     try:
         while True:
             time.sleep(3600)

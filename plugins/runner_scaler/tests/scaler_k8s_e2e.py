@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""End-to-end: the real appliance binary (role scaler, backend kubernetes) against the fake
+Kubernetes API server (HTTPS, a CA made here, kubeconfig with tokenFile) and the fake GitHub.
+
+  scaler_k8s_e2e.py <appliance-binary> [<fake_kube_apiserver.py>]
+
+A queued job's webhook becomes a runner pod whose JIT config sits in an owned Secret; an idle
+runner is deregistered and deleted after the scale-down delay, a busy one (GitHub 422) is kept;
+a pod lost with its spot node is replaced while its job is still running; a rotated
+service-account token is picked up; no token or JIT config appears in the log.
+"""
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fake_github  # noqa: E402
+
+SECRET = "k8s-e2e-webhook-secret"
+PAT = "ghp_k8s_e2e_token_never_logged_0123456789"
+KUBE_TOKEN = "kube-e2e-token-never-logged-abcdef"
+LABELS = ["self-hosted", "linux", "terraform", "kubernetes"]
+NS = "ci"
+BINARY = None
+FAKE_KUBE = os.path.join(HERE, "..", "..", "..", "tests", "fakes", "kube_apiserver",
+                         "fake_kube_apiserver.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def eventually(check, timeout=15.0, every=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    return check()
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def job_event(action, job_id, runner_name=None):
+    status = {"queued": "queued", "in_progress": "in_progress", "completed": "completed"}[action]
+    return json.dumps({
+        "action": action,
+        "workflow_job": {"id": job_id, "run_id": job_id // 10, "status": status,
+                         "labels": LABELS, "runner_name": runner_name,
+                         "created_at": now_iso(), "started_at": now_iso()},
+        "repository": {"full_name": "acme/infra"},
+    }).encode()
+
+
+def make_certs(folder):
+    script = (
+        "set -e; cd '%s'; "
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=fake-kube-ca "
+        "-keyout ca.key -out ca.pem 2>/dev/null; "
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver -keyout server.key "
+        "-out server.csr 2>/dev/null; "
+        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext; "
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+        "-extfile san.ext -out server.pem 2>/dev/null" % folder)
+    subprocess.run(["sh", "-c", script], check=True)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write_atomic(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+class ScalerKubernetesE2E(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory(prefix="scaler-k8s-e2e-")
+        d = cls.dir.name
+        make_certs(d)
+        cls.server_token = os.path.join(d, "server-token")  # what the fake accepts
+        cls.client_token = os.path.join(d, "client-token")  # what the scaler presents
+        write_atomic(cls.server_token, KUBE_TOKEN)
+        write_atomic(cls.client_token, KUBE_TOKEN)
+        port_file = os.path.join(d, "kube-port")
+        cls.kube_log = open(os.path.join(d, "kube.log"), "w+")
+        cls.kube = subprocess.Popen(
+            [sys.executable, FAKE_KUBE, "--cert", os.path.join(d, "server.pem"),
+             "--key", os.path.join(d, "server.key"), "--ca", os.path.join(d, "ca.pem"),
+             "--token-file", cls.server_token, "--port-file", port_file],
+            stdout=cls.kube_log, stderr=subprocess.STDOUT)
+        eventually(lambda: os.path.exists(port_file) and read(port_file).strip(), 10)
+        cls.kube_url = "https://127.0.0.1:" + read(port_file).strip()
+        cls.tls = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+
+        cls.github, cls.fake = fake_github.serve(PAT)
+        api = f"http://127.0.0.1:{cls.github.server_address[1]}"
+        pat_file = os.path.join(d, "pat")
+        write_atomic(pat_file, PAT + "\n")
+        kubeconfig = os.path.join(d, "kubeconfig")
+        write_atomic(kubeconfig, f"""apiVersion: v1
+kind: Config
+current-context: e2e
+clusters:
+- name: fake
+  cluster: {{server: "{cls.kube_url}", certificate-authority: {d}/ca.pem}}
+users:
+- name: scaler
+  user: {{tokenFile: {cls.client_token}}}
+contexts:
+- name: e2e
+  context: {{cluster: fake, user: scaler, namespace: {NS}}}
+""")
+        # The scaler's own pod, for its events.
+        cls.kube_api("POST", f"/api/v1/namespaces/{NS}/pods", {
+            "metadata": {"name": "scaler-0"},
+            "spec": {"containers": [{"name": "scaler", "image": "appliance"}]}})
+        cls.listen = f"127.0.0.1:{free_port()}"
+        config = os.path.join(d, "scaler.yaml")
+        write_atomic(config, f"""http: {{listen: "{cls.listen}", access_log: false}}
+data: {{dir: {d}/data}}
+roles: {{scaler: [runner_scaler]}}
+runner_scaler:
+  backend: kubernetes
+  decision_interval: 100ms
+  coalesce: 20ms
+  github:
+    api_url: {api}
+    token_file: {pat_file}
+    webhook_secret: "{SECRET}"
+  kubernetes:
+    kubeconfig: {kubeconfig}
+    runner_scope: acme/infra
+    maintain_interval: 1s
+  pools:
+    - name: linux
+      labels: [linux, terraform, kubernetes]
+      min: 0
+      max: 20
+      scale_down_delay: 2s
+      runner:
+        image: ghcr.io/actions/actions-runner:2.321.0
+        work_volume_size: 20Gi
+        node_selector: {{pool: spot}}
+        tolerations: [{{key: spot, operator: Exists, effect: NoSchedule}}]
+""")
+        cls.log = open(os.path.join(d, "appliance.log"), "w+")
+        env = dict(os.environ, POD_NAME="scaler-0", POD_NAMESPACE=NS)
+        cls.proc = subprocess.Popen([BINARY, f"--config={config}", "--role=scaler"],
+                                    stdout=cls.log, stderr=subprocess.STDOUT, env=env)
+        if not eventually(lambda: cls.status("GET", "/readyz") == 200, timeout=20):
+            out = cls.output()
+            cls.tearDownClass()
+            raise RuntimeError("the appliance did not become ready:\n" + out)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.send_signal(signal.SIGTERM)
+        try:
+            cls.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            cls.proc.kill()
+        cls.kube.terminate()
+        try:
+            cls.kube.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            cls.kube.kill()
+        cls.github.shutdown()
+        # Once more over the whole log, flushed by the exit.
+        text = cls.output()
+        leaked = [s for s in [PAT, KUBE_TOKEN, "kube-e2e-rotated-token-123456", SECRET] +
+                  list(cls.fake.issued_jit_configs) if s in text]
+        cls.log.close()
+        cls.kube_log.close()
+        cls.dir.cleanup()
+        if leaked:
+            raise AssertionError("%d secrets appear in the log" % len(leaked))
+
+    @classmethod
+    def output(cls):
+        cls.log.flush()
+        with open(cls.log.name) as f:
+            return f.read()
+
+    @classmethod
+    def kube_api(cls, method, path, body=None, token=None):
+        rq = urllib.request.Request(
+            cls.kube_url + path, method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": "Bearer " + (token or read(cls.server_token)),
+                     "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(rq, context=cls.tls, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    @classmethod
+    def control(cls, path, body=None):
+        return cls.kube_api("POST", "/_fake/" + path, body if body is not None else {})
+
+    @classmethod
+    def request(cls, method, path, body=b"", headers=None):
+        rq = urllib.request.Request(f"http://{cls.listen}{path}", data=body or None,
+                                    method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(rq, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return 0, ""
+
+    @classmethod
+    def status(cls, method, path):
+        return cls.request(method, path)[0]
+
+    def deliver(self, body, delivery):
+        sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        code, _ = self.request("POST", "/webhooks/github", body, {
+            "X-Hub-Signature-256": sig, "X-GitHub-Event": "workflow_job",
+            "X-GitHub-Delivery": delivery, "Content-Type": "application/json"})
+        self.assertEqual(code, 202)
+
+    def runner_pods(self):
+        code, body = self.kube_api(
+            "GET", f"/api/v1/namespaces/{NS}/pods?labelSelector="
+            "runner-scaler.appliance.dev%2Fscaler%3Dappliance")
+        self.assertEqual(code, 200)
+        return [p for p in body["items"] if not p["metadata"].get("deletionTimestamp")]
+
+    def pod_names(self):
+        return sorted(p["metadata"]["name"] for p in self.runner_pods())
+
+    def set_pod(self, name, patch):
+        code, _ = self.control(f"objects/pods/{NS}/{name}", patch)
+        self.assertEqual(code, 200)
+
+    def ready(self, name):
+        self.set_pod(name, {"status": {"phase": "Running",
+                                       "conditions": [{"type": "Ready", "status": "True"}]}})
+
+    def github_runner(self, name):
+        with self.fake.lock:
+            return next((dict(r) for r in self.fake.runners.values() if r["name"] == name), None)
+
+    def pod_states(self):
+        return json.dumps([(p["metadata"]["name"], p.get("status"))
+                           for p in self.runner_pods()]) + "\n" + self.request(
+                               "GET", "/runners", headers={"Accept": "application/json"})[1]
+
+    def wait_no_pods(self, timeout=15):
+        return eventually(lambda: not self.runner_pods(), timeout)
+
+    def test_1_webhook_to_pod_with_secret_held_jit_config(self):
+        start = time.time()
+        self.deliver(job_event("queued", 1001), "d-1001")
+        pods = eventually(self.runner_pods, 10)
+        elapsed = time.time() - start
+        self.assertEqual(len(pods), 1)
+        print(f"\n  webhook -> pod created: {elapsed * 1000:.0f} ms", file=sys.stderr)
+        pod = pods[0]
+        name = pod["metadata"]["name"]
+        self.assertEqual(pod["spec"]["restartPolicy"], "Never")
+        env = pod["spec"]["containers"][0]["env"]
+        self.assertEqual(env, [{"name": "ACTIONS_RUNNER_INPUT_JITCONFIG", "valueFrom": {
+            "secretKeyRef": {"name": name, "key": "jitconfig"}}}])
+        self.assertEqual(pod["spec"]["volumes"][0]["emptyDir"], {"sizeLimit": "20Gi"})
+        self.assertEqual(pod["spec"]["nodeSelector"], {"pool": "spot"})
+        runner = self.github_runner(name)
+        self.assertIsNotNone(runner)
+        self.assertEqual(sorted(runner["labels"]), sorted(LABELS))
+        self.assertNotIn(runner["jit"], json.dumps(pod))
+        code, secret = self.kube_api("GET", f"/api/v1/namespaces/{NS}/secrets/{name}")
+        self.assertEqual(code, 200)
+        import base64
+        self.assertEqual(base64.b64decode(secret["data"]["jitconfig"]).decode(), runner["jit"])
+        self.assertEqual(secret["metadata"]["ownerReferences"][0]["uid"], pod["metadata"]["uid"])
+        # The job runs on it and completes; the runner exits: pod and Secret go.
+        self.ready(name)
+        self.deliver(job_event("in_progress", 1001, name), "d-1001-p")
+        self.deliver(job_event("completed", 1001, name), "d-1001-c")
+        with self.fake.lock:
+            self.fake.runners.pop(runner["id"], None)  # an ephemeral runner removes itself
+        self.set_pod(name, {"status": {"phase": "Succeeded"}})
+        self.assertTrue(self.wait_no_pods())
+        self.assertEqual(self.kube_api("GET", f"/api/v1/namespaces/{NS}/secrets/{name}")[0], 404)
+
+    def test_2_idle_runner_deregistered_then_deleted_busy_one_kept(self):
+        self.deliver(job_event("queued", 2001), "d-2001")
+        pods = eventually(self.runner_pods, 10)
+        self.assertEqual(len(pods), 1)
+        name = pods[0]["metadata"]["name"]
+        self.ready(name)
+        runner = self.github_runner(name)
+        # GitHub gave it a job the scaler never heard of, and the queued job is cancelled.
+        with self.fake.lock:
+            self.fake.runners[runner["id"]]["busy"] = True
+        self.deliver(job_event("completed", 2001), "d-2001-c")
+        time.sleep(4)  # past the 2 s scale-down delay: removal tried and refused (422)
+        self.assertEqual(self.pod_names(), [name])
+        self.assertIsNotNone(self.github_runner(name))
+        with self.fake.lock:
+            self.fake.runners[runner["id"]]["busy"] = False
+        self.assertTrue(self.wait_no_pods(), self.pod_states())
+        self.assertIsNone(self.github_runner(name))
+
+    def test_3_spot_eviction_replaced_while_the_job_is_still_running(self):
+        self.kube_api("POST", "/api/v1/nodes", {"metadata": {"name": "spot-a"}})
+        self.deliver(job_event("queued", 3001), "d-3001")
+        pods = eventually(self.runner_pods, 10)
+        name = pods[0]["metadata"]["name"]
+        self.set_pod(name, {"spec": {"nodeName": "spot-a"}})
+        self.ready(name)
+        self.deliver(job_event("in_progress", 3001, name), "d-3001-p")
+        time.sleep(0.5)
+        self.assertEqual(self.control("nodes/spot-a/gone")[0], 200)
+        # The job is still in progress for GitHub: a replacement pod starts.
+        replacement = eventually(
+            lambda: [p for p in self.pod_names() if p != name] or None, 10)
+        self.assertTrue(replacement, self.output()[-3000:])
+        self.deliver(job_event("completed", 3001, name), "d-3001-c")
+        for p in replacement:
+            self.set_pod(p, {"status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": "True"}]}})
+        self.assertTrue(self.wait_no_pods(20), self.pod_states())
+
+    def test_4_rotated_service_account_token_is_picked_up(self):
+        rotated = "kube-e2e-rotated-token-123456"
+        write_atomic(self.server_token, rotated)
+        write_atomic(self.client_token, rotated)
+        self.deliver(job_event("queued", 4001), "d-4001")
+        pods = eventually(self.runner_pods, 10)
+        self.assertEqual(len(pods), 1, self.output()[-2000:])
+        self.deliver(job_event("completed", 4001), "d-4001-c")
+        self.ready(pods[0]["metadata"]["name"])
+        self.assertTrue(self.wait_no_pods(), self.pod_states())
+
+    def test_9_no_token_or_jit_config_in_the_log(self):
+        text = self.output()
+        self.assertIn("runner pod created", text)
+        for secret in (PAT, KUBE_TOKEN, "kube-e2e-rotated-token-123456", SECRET):
+            self.assertNotIn(secret, text)
+        with self.fake.lock:
+            jits = list(self.fake.issued_jit_configs)
+        self.assertTrue(jits)
+        for jit in jits:
+            self.assertNotIn(jit, text)
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    if len(sys.argv) > 1 and sys.argv[1].endswith(".py"):
+        FAKE_KUBE = sys.argv.pop(1)
+    unittest.main(verbosity=2)
