@@ -52,15 +52,30 @@ void Labels::set(std::string_view name, std::string_view value) {
   const bool found = pos != current.end() && pos->name == name;
   if (value.empty() && !found) return;
   if (found && pos->value == value) return;
-  const auto index = pos - current.begin();
-  auto& items = mutableItems();
-  auto it = items.begin() + index;
-  if (value.empty()) {
-    items.erase(it);
-  } else if (found) {
-    it->value = std::string(value);
+  const auto index = static_cast<std::size_t>(pos - current.begin());
+  if (found && !value.empty()) {
+    mutableItems()[index].value = std::string(value);
+    return;
+  }
+  // Inserting or erasing builds a list of exactly the new size: label sets live for as long
+  // as their series and alerts, and vector growth would leave up to half of each unused.
+  std::vector<Label> items;
+  items.reserve(found ? current.size() - 1 : current.size() + 1);
+  if (items_) {
+    const bool owned = items_.use_count() == 1;  // then the old strings can be moved
+    for (std::size_t i = 0; i < items_->size(); ++i) {
+      if (i == index && !found) items.push_back(Label{std::string(name), std::string(value)});
+      if (i == index && found) continue;  // erased
+      items.push_back(owned ? std::move((*items_)[i]) : (*items_)[i]);
+    }
+  }
+  if (!found && index == current.size()) {
+    items.push_back(Label{std::string(name), std::string(value)});
+  }
+  if (items.empty()) {
+    items_.reset();
   } else {
-    items.insert(it, Label{std::string(name), std::string(value)});
+    items_ = std::make_shared<std::vector<Label>>(std::move(items));
   }
 }
 
@@ -120,6 +135,24 @@ std::string Labels::toString() const {
   }
   out += '}';
   return out;
+}
+
+std::uint64_t Labels::hash() const {
+  // FNV-1a over name, 0xff, value, 0xff ... (0xff never occurs in UTF-8 text).
+  std::uint64_t h = 1469598103934665603ULL;
+  const auto mix = [&h](std::string_view s) {
+    for (const char c : s) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xffU;
+    h *= 1099511628211ULL;
+  };
+  for (const auto& l : items()) {
+    mix(l.name);
+    mix(l.value);
+  }
+  return h;
 }
 
 double staleNaN() {

@@ -42,6 +42,8 @@ class Labels {
   bool empty() const { return !items_ || items_->empty(); }
   // {a="1", b="2"}: Prometheus's own rendering, used in messages and test output.
   std::string toString() const;
+  // A hash of the names and values (equal label sets hash equally); not cached.
+  std::uint64_t hash() const;
 
   std::strong_ordering operator<=>(const Labels& other) const {
     if (items_ == other.items_) return std::strong_ordering::equal;
