@@ -42,7 +42,12 @@ void SeriesStore::index(const Series& series) {
     if (name == index_.end()) name = index_.try_emplace(label.name).first;
     auto value = name->second.find(label.value);
     if (value == name->second.end()) value = name->second.try_emplace(label.value).first;
-    value->second.push_back(&series);
+    Postings& postings = value->second;
+    if (postings.ordered && !postings.series.empty() &&
+        !(postings.series.back()->labels < series.labels)) {
+      postings.ordered = false;
+    }
+    postings.series.push_back(&series);
   }
 }
 
@@ -68,10 +73,17 @@ void SeriesStore::dropBefore(std::int64_t cutoff_ms) {
   if (erased) rebuildIndex();
 }
 
-const SeriesStore::Postings* SeriesStore::candidates(const std::vector<LabelMatcher>& matchers,
-                                                     Postings& scratch) const {
-  static const Postings kNone;
-  const Postings* best = nullptr;
+namespace {
+
+bool labelOrder(const Series* a, const Series* b) { return a->labels < b->labels; }
+
+}  // namespace
+
+const SeriesStore::SeriesList* SeriesStore::candidates(const std::vector<LabelMatcher>& matchers,
+                                                       SeriesList& scratch, bool& ordered) const {
+  static const SeriesList kNone;
+  const SeriesList* best = nullptr;
+  ordered = true;
   for (const LabelMatcher& m : matchers) {
     // Only a matcher that cannot match the empty string bounds the set to series that have
     // the label; `a=""` or `a=~".*"` also match series without it.
@@ -81,21 +93,31 @@ const SeriesStore::Postings* SeriesStore::candidates(const std::vector<LabelMatc
     if (m.op == MatchOp::kEqual) {
       const auto value = name->second.find(m.value);
       if (value == name->second.end()) return &kNone;
-      if (!best || value->second.size() < best->size()) best = &value->second;
+      Postings& postings = value->second;
+      if (best && postings.series.size() >= best->size()) continue;
+      if (!postings.ordered) {
+        std::sort(postings.series.begin(), postings.series.end(), labelOrder);
+        postings.ordered = true;
+      }
+      best = &postings.series;
+      ordered = true;
       continue;
     }
     // A regex or != matcher: test each distinct value once, not each series.
     std::size_t total = 0;
     for (const auto& [value, postings] : name->second) {
-      if (m.matches(value)) total += postings.size();
+      if (m.matches(value)) total += postings.series.size();
     }
     if (best && total >= best->size()) continue;
     scratch.clear();
     scratch.reserve(total);
     for (const auto& [value, postings] : name->second) {
-      if (m.matches(value)) scratch.insert(scratch.end(), postings.begin(), postings.end());
+      if (m.matches(value)) {
+        scratch.insert(scratch.end(), postings.series.begin(), postings.series.end());
+      }
     }
     best = &scratch;
+    ordered = false;
   }
   return best;
 }
@@ -106,19 +128,20 @@ std::vector<const Series*> SeriesStore::select(const std::vector<LabelMatcher>& 
     return std::all_of(matchers.begin(), matchers.end(),
                        [&](const LabelMatcher& m) { return m.matches(series.labels.get(m.name)); });
   };
-  Postings scratch;
-  const Postings* set = candidates(matchers, scratch);
+  SeriesList scratch;
+  bool ordered = true;
+  const SeriesList* set = candidates(matchers, scratch, ordered);
   if (!set) {
     for (const Series& series : series_) {
       if (matchesAll(series)) out.push_back(&series);
     }
     return out;  // already in label order
   }
+  out.reserve(set->size());
   for (const Series* series : *set) {
     if (matchesAll(*series)) out.push_back(series);
   }
-  std::sort(out.begin(), out.end(),
-            [](const Series* a, const Series* b) { return a->labels < b->labels; });
+  if (!ordered) std::sort(out.begin(), out.end(), labelOrder);
   return out;
 }
 

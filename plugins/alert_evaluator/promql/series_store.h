@@ -40,13 +40,21 @@ class SeriesStore {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using Postings = std::vector<const Series*>;
+  // The series with one label value. Kept in label order, so a selection needs no sort: a
+  // series created out of order marks the list, and the next selection through it sorts it.
+  struct Postings {
+    std::vector<const Series*> series;
+    bool ordered = true;
+  };
+  using SeriesList = std::vector<const Series*>;
   using ValueIndex = std::unordered_map<std::string, Postings, StringHash, std::equal_to<>>;
 
   void index(const Series& series);
   void rebuildIndex();
-  // The smallest candidate set the matchers allow, or nullptr for "every series".
-  const Postings* candidates(const std::vector<LabelMatcher>& matchers, Postings& scratch) const;
+  // The smallest candidate set the matchers allow, or nullptr for "every series"; `ordered`
+  // tells whether it is in label order.
+  const SeriesList* candidates(const std::vector<LabelMatcher>& matchers, SeriesList& scratch,
+                               bool& ordered) const;
 
   // Ordered by labels; the labels live once, in the Series (set nodes are stable: postings
   // point into them).
@@ -57,7 +65,8 @@ class SeriesStore {
     bool operator()(const Labels& a, const Series& b) const { return a < b.labels; }
   };
   std::set<Series, ByLabels> series_;
-  std::unordered_map<std::string, ValueIndex, StringHash, std::equal_to<>> index_;
+  // Mutable: a selection may put a postings list back in label order.
+  mutable std::unordered_map<std::string, ValueIndex, StringHash, std::equal_to<>> index_;
 };
 
 }  // namespace appliance::plugins::alert_evaluator::promql
