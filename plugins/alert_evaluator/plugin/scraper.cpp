@@ -68,8 +68,7 @@ std::size_t applyScrape(promql::SeriesStore& store, ScrapeTarget& target, Scrape
       if (sample.timestamp_ms) {
         store.append(labels, *sample.timestamp_ms, sample.value);
       } else {
-        store.append(labels, ts_ms, sample.value);
-        seen.insert(labels);
+        seen.insert(store.append(labels, ts_ms, sample.value));
       }
       ++appended;
     }

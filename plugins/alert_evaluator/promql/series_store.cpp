@@ -15,7 +15,7 @@ void appendPoint(std::vector<Point>& points, Point point) {
 
 }  // namespace
 
-void SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
+const Labels& SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
   auto it = series_.find(labels);
   if (it == series_.end()) {
     it = series_.insert(Series{labels, {}}).first;
@@ -25,7 +25,7 @@ void SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
   auto& points = const_cast<Series&>(*it).points;
   if (points.empty() || points.back().t < t) {
     appendPoint(points, Point{t, v});
-    return;
+    return it->labels;
   }
   auto pos = std::lower_bound(points.begin(), points.end(), t,
                               [](const Point& p, std::int64_t time) { return p.t < time; });
@@ -34,6 +34,7 @@ void SeriesStore::append(const Labels& labels, std::int64_t t, double v) {
   } else {
     points.insert(pos, Point{t, v});
   }
+  return it->labels;
 }
 
 void SeriesStore::index(const Series& series) {

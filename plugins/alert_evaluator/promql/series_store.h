@@ -26,8 +26,10 @@ class SeriesStore {
   SeriesStore& operator=(SeriesStore&&) = default;
 
   // Adds a sample; a sample at an existing timestamp replaces it. Labels with empty values
-  // are dropped, as Prometheus does.
-  void append(const Labels& labels, std::int64_t t, double v);
+  // are dropped, as Prometheus does. Returns the series' own label set: a caller that keeps
+  // the labels (the scraper's and the rules' last-seen sets) keeps that one, shared, rather
+  // than a second copy of every label set.
+  const Labels& append(const Labels& labels, std::int64_t t, double v);
   // The series whose labels satisfy every matcher (a missing label reads as ""), in label
   // order.
   std::vector<const Series*> select(const std::vector<LabelMatcher>& matchers) const;

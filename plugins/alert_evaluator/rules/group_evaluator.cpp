@@ -68,8 +68,7 @@ std::vector<std::string> GroupEvaluator::evaluate(promql::SeriesStore& store, st
     }
     std::map<Labels, bool> returned;
     for (const auto& s : out) {
-      store.append(s.labels, ts, s.v);
-      returned[s.labels] = true;
+      returned[store.append(s.labels, ts, s.v)] = true;
     }
     for (const auto& [labels, _] : state.series_in_last_eval) {
       if (returned.count(labels) == 0) store.append(labels, ts, promql::staleNaN());
