@@ -22,7 +22,7 @@ EvalResult Evaluator::evaluate(const Expr& expr, std::int64_t t_ms) const {
 }
 
 void checkNoDuplicates(const Vector& v) {
-  // Runs on every function and operator result: sort hashes, and compare label sets only
+  // Runs on most function and operator results: sort hashes, and compare label sets only
   // where two hashes are equal (linear in the labels, not n log n label comparisons).
   if (v.size() < 2) return;
   std::vector<std::pair<std::uint64_t, const Labels*>> hashed;
@@ -208,16 +208,22 @@ Value Evaluation::evalBinary(const Expr& e) {
                                     : arithmetic(e.op, lhs.scalar, rhs.scalar);
     return out;
   }
+  // Every vector the evaluator makes is free of duplicates, so a result that keeps its
+  // operand's label sets (a filtering comparison, `and`, `unless`) needs no check.
+  bool keeps_labels = false;
   if (rs) {
     out.vector = vectorScalar(e, std::move(lhs.vector), rhs.scalar, false);
+    keeps_labels = isComparison(e.op) && !e.return_bool;
   } else if (ls) {
     out.vector = vectorScalar(e, std::move(rhs.vector), lhs.scalar, true);
+    keeps_labels = isComparison(e.op) && !e.return_bool;
   } else if (isSetOperator(e.op)) {
     out.vector = setOperation(e, lhs.vector, rhs.vector);
+    keeps_labels = e.op != BinaryOp::kOr;
   } else {
     out.vector = vectorBinary(e, std::move(lhs.vector), std::move(rhs.vector));
   }
-  checkNoDuplicates(out.vector);
+  if (!keeps_labels) checkNoDuplicates(out.vector);
   return out;
 }
 

@@ -312,7 +312,22 @@ Value Evaluation::call(const Expr& e) {
   const bool has_matrix = std::any_of(def.args.begin(), def.args.end(),
                                       [](ValueType t) { return t == ValueType::kMatrix; });
   out.vector = has_matrix ? callRangeFunction(e, args) : callVectorFunction(e, args);
-  checkNoDuplicates(out.vector);
+  // A range function gives one sample per distinct series of its selector: they stay
+  // distinct when the name is kept, or when the selector names one metric (so dropping the
+  // name drops the same label from all).
+  bool distinct = false;
+  if (has_matrix) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (args[i].type != ValueType::kMatrix) continue;
+      const Expr& selector = unwrapParens(*e.args[i]);
+      distinct = def.id == FunctionId::kLastOverTime || def.id == FunctionId::kAbsentOverTime ||
+                 std::any_of(selector.matchers.begin(), selector.matchers.end(),
+                             [](const LabelMatcher& m) {
+                               return m.name == kMetricNameLabel && m.op == MatchOp::kEqual;
+                             });
+    }
+  }
+  if (!distinct) checkNoDuplicates(out.vector);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 namespace appliance::plugins::alert_evaluator::promql {
 
@@ -138,15 +139,9 @@ std::string Labels::toString() const {
 }
 
 std::uint64_t Labels::hash() const {
-  // FNV-1a over name, 0xff, value, 0xff ... (0xff never occurs in UTF-8 text).
-  std::uint64_t h = 1469598103934665603ULL;
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
   const auto mix = [&h](std::string_view s) {
-    for (const char c : s) {
-      h ^= static_cast<unsigned char>(c);
-      h *= 1099511628211ULL;
-    }
-    h ^= 0xffU;
-    h *= 1099511628211ULL;
+    h ^= std::hash<std::string_view>{}(s) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   };
   for (const auto& l : items()) {
     mix(l.name);
