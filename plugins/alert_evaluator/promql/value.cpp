@@ -8,20 +8,6 @@
 
 namespace appliance::plugins::alert_evaluator::promql {
 
-const std::vector<Label>& Labels::emptyItems() {
-  static const std::vector<Label> empty;
-  return empty;
-}
-
-std::vector<Label>& Labels::mutableItems() {
-  if (!items_) {
-    items_ = std::make_shared<std::vector<Label>>();
-  } else if (items_.use_count() > 1) {
-    items_ = std::make_shared<std::vector<Label>>(*items_);
-  }
-  return *items_;
-}
-
 Labels::Labels(std::vector<Label> items) {
   std::stable_sort(items.begin(), items.end(),
                    [](const Label& a, const Label& b) { return a.name < b.name; });
@@ -39,40 +25,41 @@ Labels::Labels(std::vector<Label> items) {
 }
 
 std::string_view Labels::get(std::string_view name) const {
-  const auto& items = this->items();
+  if (!items_) return {};
+  const auto& items = *items_;
   auto it = std::lower_bound(items.begin(), items.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != items.end() && it->name == name) return it->value;
-  return {};
+  if (it == items.end() || it->name != name) return {};
+  if (hidden_ >= 0 && it - items.begin() == hidden_) return {};
+  return it->value;
 }
 
 void Labels::set(std::string_view name, std::string_view value) {
-  const auto& current = items();
-  auto pos = std::lower_bound(current.begin(), current.end(), name,
-                              [](const Label& l, std::string_view n) { return l.name < n; });
-  const bool found = pos != current.end() && pos->name == name;
-  if (value.empty() && !found) return;
-  if (found && pos->value == value) return;
-  const auto index = static_cast<std::size_t>(pos - current.begin());
-  if (found && !value.empty()) {
-    mutableItems()[index].value = std::string(value);
-    return;
-  }
-  // Inserting or erasing builds a list of exactly the new size: label sets live for as long
-  // as their series and alerts, and vector growth would leave up to half of each unused.
+  if (get(name) == value) return;  // also: erasing an absent label
+  // Copied first: `name` and `value` may point into this very list.
+  Label fresh{std::string(name), std::string(value)};
+  // A new list of exactly the new size: label sets live as long as their series and
+  // alerts, and vector growth would leave up to half of each unused. The old strings are
+  // moved when no other Labels shares them (every list is made non-const by make_shared
+  // below, so moving out of it is defined).
+  static const std::vector<Label> kNone;
+  const bool owned = items_.use_count() == 1;
+  auto& old = const_cast<std::vector<Label>&>(items_ ? *items_ : kNone);
   std::vector<Label> items;
-  items.reserve(found ? current.size() - 1 : current.size() + 1);
-  if (items_) {
-    const bool owned = items_.use_count() == 1;  // then the old strings can be moved
-    for (std::size_t i = 0; i < items_->size(); ++i) {
-      if (i == index && !found) items.push_back(Label{std::string(name), std::string(value)});
-      if (i == index && found) continue;  // erased
-      items.push_back(owned ? std::move((*items_)[i]) : (*items_)[i]);
+  items.reserve(old.size() + 1);
+  bool placed = fresh.value.empty();  // an erase places nothing
+  for (std::size_t i = 0; i < old.size(); ++i) {
+    if (static_cast<std::int32_t>(i) == hidden_) continue;
+    Label& l = old[i];
+    if (l.name == fresh.name) continue;  // replaced or erased
+    if (!placed && fresh.name < l.name) {
+      items.push_back(std::move(fresh));
+      placed = true;
     }
+    items.push_back(owned ? std::move(l) : l);
   }
-  if (!found && index == current.size()) {
-    items.push_back(Label{std::string(name), std::string(value)});
-  }
+  if (!placed) items.push_back(std::move(fresh));
+  hidden_ = -1;
   if (items.empty()) {
     items_.reset();
   } else {
@@ -82,7 +69,17 @@ void Labels::set(std::string_view name, std::string_view value) {
 
 Labels Labels::withoutName() const {
   Labels out = *this;
-  out.erase(kMetricNameLabel);
+  if (!items_) return out;
+  const auto& items = *items_;
+  auto it = std::lower_bound(items.begin(), items.end(), kMetricNameLabel,
+                             [](const Label& l, std::string_view n) { return l.name < n; });
+  if (it == items.end() || it->name != kMetricNameLabel) return out;
+  if (hidden_ >= 0) return out;  // only the name is ever hidden
+  if (items.size() == 1) {
+    out.items_.reset();
+  } else {
+    out.hidden_ = static_cast<std::int32_t>(it - items.begin());
+  }
   return out;
 }
 
@@ -104,6 +101,18 @@ Labels Labels::drop(const std::vector<std::string>& names) const {
   Labels out;
   if (!kept.empty()) out.items_ = std::make_shared<std::vector<Label>>(std::move(kept));
   return out;
+}
+
+std::strong_ordering Labels::operator<=>(const Labels& other) const {
+  if (items_ == other.items_ && hidden_ == other.hidden_) return std::strong_ordering::equal;
+  const LabelRange a = items(), b = other.items();
+  return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end());
+}
+
+bool Labels::operator==(const Labels& other) const {
+  if (items_ == other.items_ && hidden_ == other.hidden_) return true;
+  const LabelRange a = items(), b = other.items();
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
 namespace {

@@ -3,7 +3,9 @@
 // types (scalar, string, instant vector, range vector). Plain values; no sharing, no locking.
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,10 +21,60 @@ struct Label {
   auto operator<=>(const Label&) const = default;
 };
 
+// The labels of a Labels, in name order: a view of its shared list that may leave one item
+// out (withoutName() hides the metric name instead of copying the list).
+class LabelRange {
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Label;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Label*;
+    using reference = const Label&;
+    iterator() = default;
+    iterator(const Label* p, const Label* hidden) : p_(p == hidden ? p + 1 : p), hidden_(hidden) {}
+    reference operator*() const { return *p_; }
+    pointer operator->() const { return p_; }
+    iterator& operator++() {
+      ++p_;
+      if (p_ == hidden_) ++p_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator old = *this;
+      ++*this;
+      return old;
+    }
+    bool operator==(const iterator& other) const { return p_ == other.p_; }
+
+   private:
+    const Label* p_ = nullptr;
+    const Label* hidden_ = nullptr;
+  };
+
+  LabelRange(const Label* begin, const Label* end, const Label* hidden)
+      : begin_(begin), end_(end), hidden_(hidden) {}
+  iterator begin() const { return iterator(begin_, hidden_); }
+  iterator end() const { return iterator(end_, nullptr); }
+  std::size_t size() const { return static_cast<std::size_t>(end_ - begin_) - (hidden_ ? 1 : 0); }
+  bool empty() const { return size() == 0; }
+  const Label& operator[](std::size_t i) const {
+    const Label* p = begin_ + i;
+    return hidden_ && p >= hidden_ ? p[1] : *p;
+  }
+
+ private:
+  const Label* begin_;
+  const Label* end_;
+  const Label* hidden_;  // null: none hidden
+};
+
 // A label set, sorted by name, without empty values (Prometheus treats an empty value as an
-// absent label). Copies share one immutable item list (copy-on-write): the evaluator copies
-// label sets for every sample it touches, and a copy must not cost an allocation. Distinct
-// Labels objects may be used from different threads; one object is not thread-safe.
+// absent label). Copies share one immutable item list (copy-on-write), and withoutName()
+// shares it too, hiding the name: the evaluator copies label sets and drops metric names for
+// every sample it touches, and neither may cost an allocation. Distinct Labels objects may be
+// used from different threads; one object is not thread-safe.
 class Labels {
  public:
   Labels() = default;
@@ -38,26 +90,23 @@ class Labels {
   Labels keep(const std::vector<std::string>& names) const;
   Labels drop(const std::vector<std::string>& names) const;
 
-  const std::vector<Label>& items() const { return items_ ? *items_ : emptyItems(); }
-  bool empty() const { return !items_ || items_->empty(); }
+  LabelRange items() const {
+    if (!items_) return LabelRange(nullptr, nullptr, nullptr);
+    const Label* data = items_->data();
+    return LabelRange(data, data + items_->size(), hidden_ < 0 ? nullptr : data + hidden_);
+  }
+  bool empty() const { return items().empty(); }
   // {a="1", b="2"}: Prometheus's own rendering, used in messages and test output.
   std::string toString() const;
   // A hash of the names and values (equal label sets hash equally); not cached.
   std::uint64_t hash() const;
 
-  std::strong_ordering operator<=>(const Labels& other) const {
-    if (items_ == other.items_) return std::strong_ordering::equal;
-    return items() <=> other.items();
-  }
-  bool operator==(const Labels& other) const {
-    return items_ == other.items_ || items() == other.items();
-  }
+  std::strong_ordering operator<=>(const Labels& other) const;
+  bool operator==(const Labels& other) const;
 
  private:
-  static const std::vector<Label>& emptyItems();
-  std::vector<Label>& mutableItems();  // clones the shared list first
-
-  std::shared_ptr<std::vector<Label>> items_;  // null: no labels
+  std::shared_ptr<const std::vector<Label>> items_;  // null: no labels
+  std::int32_t hidden_ = -1;  // the index of an item this set leaves out, or -1
 };
 
 // Prometheus's stale marker: a NaN with a fixed bit pattern, written when a series vanishes.
