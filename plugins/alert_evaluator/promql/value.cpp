@@ -24,14 +24,34 @@ Labels::Labels(std::vector<Label> items) {
   if (!out.empty()) items_ = std::make_shared<std::vector<Label>>(std::move(out));
 }
 
-std::string_view Labels::get(std::string_view name) const {
-  if (!items_) return {};
-  const auto& items = *items_;
+namespace {
+
+const Label* findName(const std::vector<Label>& items, std::string_view name) {
   auto it = std::lower_bound(items.begin(), items.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it == items.end() || it->name != name) return {};
-  if (hidden_ >= 0 && it - items.begin() == hidden_) return {};
-  return it->value;
+  return it != items.end() && it->name == name ? &*it : nullptr;
+}
+
+}  // namespace
+
+LabelRange Labels::items() const {
+  const Label* data = items_ ? items_->data() : nullptr;
+  const Label* end = items_ ? data + items_->size() : nullptr;
+  const Label* extra = extra_ ? extra_->data() : nullptr;
+  const Label* extra_end = extra_ ? extra + extra_->size() : nullptr;
+  return LabelRange(data, end, hidden_ < 0 ? nullptr : data + hidden_, extra, extra_end);
+}
+
+std::string_view Labels::get(std::string_view name) const {
+  if (items_) {
+    const Label* found = findName(*items_, name);
+    if (found && found - items_->data() != hidden_) return found->value;
+  }
+  if (extra_) {
+    const Label* found = findName(*extra_, name);
+    if (found) return found->value;
+  }
+  return {};
 }
 
 void Labels::set(std::string_view name, std::string_view value) {
@@ -39,27 +59,22 @@ void Labels::set(std::string_view name, std::string_view value) {
   // Copied first: `name` and `value` may point into this very list.
   Label fresh{std::string(name), std::string(value)};
   // A new list of exactly the new size: label sets live as long as their series and
-  // alerts, and vector growth would leave up to half of each unused. The old strings are
-  // moved when no other Labels shares them (every list is made non-const by make_shared
-  // below, so moving out of it is defined).
-  static const std::vector<Label> kNone;
-  const bool owned = items_.use_count() == 1;
-  auto& old = const_cast<std::vector<Label>&>(items_ ? *items_ : kNone);
+  // alerts, and vector growth would leave up to half of each unused.
+  const LabelRange current = items();
   std::vector<Label> items;
-  items.reserve(old.size() + 1);
+  items.reserve(current.size() + 1);
   bool placed = fresh.value.empty();  // an erase places nothing
-  for (std::size_t i = 0; i < old.size(); ++i) {
-    if (static_cast<std::int32_t>(i) == hidden_) continue;
-    Label& l = old[i];
+  for (const Label& l : current) {
     if (l.name == fresh.name) continue;  // replaced or erased
     if (!placed && fresh.name < l.name) {
       items.push_back(std::move(fresh));
       placed = true;
     }
-    items.push_back(owned ? std::move(l) : l);
+    items.push_back(l);
   }
   if (!placed) items.push_back(std::move(fresh));
   hidden_ = -1;
+  extra_.reset();
   if (items.empty()) {
     items_.reset();
   } else {
@@ -69,17 +84,33 @@ void Labels::set(std::string_view name, std::string_view value) {
 
 Labels Labels::withoutName() const {
   Labels out = *this;
-  if (!items_) return out;
-  const auto& items = *items_;
-  auto it = std::lower_bound(items.begin(), items.end(), kMetricNameLabel,
-                             [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it == items.end() || it->name != kMetricNameLabel) return out;
-  if (hidden_ >= 0) return out;  // only the name is ever hidden
-  if (items.size() == 1) {
+  if (!items_ || hidden_ >= 0) {  // only the name is ever hidden
+    out.erase(kMetricNameLabel);  // (a no-op unless `extra` holds the name)
+    return out;
+  }
+  const Label* found = findName(*items_, kMetricNameLabel);
+  if (!found) {
+    out.erase(kMetricNameLabel);
+  } else if (items_->size() == 1 && !extra_) {
     out.items_.reset();
   } else {
-    out.hidden_ = static_cast<std::int32_t>(it - items.begin());
+    out.hidden_ = static_cast<std::int32_t>(found - items_->data());
   }
+  return out;
+}
+
+Labels Labels::with(const Labels& extra) const {
+  const bool simple = !extra_ && extra.items_ && !extra.extra_ && extra.hidden_ < 0;
+  const bool disjoint =
+      simple && std::none_of(extra.items_->begin(), extra.items_->end(),
+                             [this](const Label& l) { return !get(l.name).empty(); });
+  Labels out = *this;
+  if (!items_ || items().empty()) return extra;
+  if (disjoint) {
+    out.extra_ = extra.items_;
+    return out;
+  }
+  for (const Label& l : extra.items()) out.set(l.name, l.value);
   return out;
 }
 
@@ -104,13 +135,13 @@ Labels Labels::drop(const std::vector<std::string>& names) const {
 }
 
 std::strong_ordering Labels::operator<=>(const Labels& other) const {
-  if (items_ == other.items_ && hidden_ == other.hidden_) return std::strong_ordering::equal;
+  if (sameAs(other)) return std::strong_ordering::equal;
   const LabelRange a = items(), b = other.items();
   return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end());
 }
 
 bool Labels::operator==(const Labels& other) const {
-  if (items_ == other.items_ && hidden_ == other.hidden_) return true;
+  if (sameAs(other)) return true;
   const LabelRange a = items(), b = other.items();
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
@@ -136,12 +167,13 @@ void appendQuoted(std::string& out, std::string_view s) {
 
 std::string Labels::toString() const {
   std::string out = "{";
-  const auto& items = this->items();
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += items[i].name;
+  bool first = true;
+  for (const Label& l : items()) {
+    if (!first) out += ", ";
+    first = false;
+    out += l.name;
     out += '=';
-    appendQuoted(out, items[i].value);
+    appendQuoted(out, l.value);
   }
   out += '}';
   return out;

@@ -22,7 +22,8 @@ struct Label {
 };
 
 // The labels of a Labels, in name order: a view of its shared list that may leave one item
-// out (withoutName() hides the metric name instead of copying the list).
+// out (withoutName() hides the metric name instead of copying the list) and may merge in a
+// second shared list (with(): ALERTS{...} is its alert's labels plus two shared ones).
 class LabelRange {
  public:
   class iterator {
@@ -33,12 +34,18 @@ class LabelRange {
     using pointer = const Label*;
     using reference = const Label&;
     iterator() = default;
-    iterator(const Label* p, const Label* hidden) : p_(p == hidden ? p + 1 : p), hidden_(hidden) {}
-    reference operator*() const { return *p_; }
-    pointer operator->() const { return p_; }
+    iterator(const Label* a, const Label* a_end, const Label* hidden, const Label* b,
+             const Label* b_end)
+        : a_(a == hidden ? a + 1 : a), a_end_(a_end), hidden_(hidden), b_(b), b_end_(b_end) {}
+    reference operator*() const { return *current(); }
+    pointer operator->() const { return current(); }
     iterator& operator++() {
-      ++p_;
-      if (p_ == hidden_) ++p_;
+      if (current() == a_) {
+        ++a_;
+        if (a_ == hidden_) ++a_;
+      } else {
+        ++b_;
+      }
       return *this;
     }
     iterator operator++(int) {
@@ -46,35 +53,45 @@ class LabelRange {
       ++*this;
       return old;
     }
-    bool operator==(const iterator& other) const { return p_ == other.p_; }
+    bool operator==(const iterator& other) const { return a_ == other.a_ && b_ == other.b_; }
 
    private:
-    const Label* p_ = nullptr;
+    const Label* current() const {
+      if (a_ == a_end_) return b_;
+      if (b_ == b_end_) return a_;
+      return b_->name < a_->name ? b_ : a_;
+    }
+    const Label* a_ = nullptr;
+    const Label* a_end_ = nullptr;
     const Label* hidden_ = nullptr;
+    const Label* b_ = nullptr;
+    const Label* b_end_ = nullptr;
   };
 
-  LabelRange(const Label* begin, const Label* end, const Label* hidden)
-      : begin_(begin), end_(end), hidden_(hidden) {}
-  iterator begin() const { return iterator(begin_, hidden_); }
-  iterator end() const { return iterator(end_, nullptr); }
-  std::size_t size() const { return static_cast<std::size_t>(end_ - begin_) - (hidden_ ? 1 : 0); }
-  bool empty() const { return size() == 0; }
-  const Label& operator[](std::size_t i) const {
-    const Label* p = begin_ + i;
-    return hidden_ && p >= hidden_ ? p[1] : *p;
+  LabelRange(const Label* begin, const Label* end, const Label* hidden, const Label* extra,
+             const Label* extra_end)
+      : begin_(begin), end_(end), hidden_(hidden), extra_(extra), extra_end_(extra_end) {}
+  iterator begin() const { return iterator(begin_, end_, hidden_, extra_, extra_end_); }
+  iterator end() const { return iterator(end_, end_, nullptr, extra_end_, extra_end_); }
+  std::size_t size() const {
+    return static_cast<std::size_t>(end_ - begin_) - (hidden_ ? 1 : 0) +
+           static_cast<std::size_t>(extra_end_ - extra_);
   }
+  bool empty() const { return size() == 0; }
 
  private:
   const Label* begin_;
   const Label* end_;
   const Label* hidden_;  // null: none hidden
+  const Label* extra_;
+  const Label* extra_end_;
 };
 
 // A label set, sorted by name, without empty values (Prometheus treats an empty value as an
-// absent label). Copies share one immutable item list (copy-on-write), and withoutName()
-// shares it too, hiding the name: the evaluator copies label sets and drops metric names for
-// every sample it touches, and neither may cost an allocation. Distinct Labels objects may be
-// used from different threads; one object is not thread-safe.
+// absent label). Copies share one immutable item list (copy-on-write); withoutName() shares
+// it too, hiding the name, and with() shares both lists: the evaluator copies label sets and
+// drops metric names for every sample it touches, and neither may cost an allocation.
+// Distinct Labels objects may be used from different threads; one object is not thread-safe.
 class Labels {
  public:
   Labels() = default;
@@ -86,15 +103,14 @@ class Labels {
   void set(std::string_view name, std::string_view value);  // an empty value deletes
   void erase(std::string_view name) { set(name, ""); }
   Labels withoutName() const;
+  // These labels with every label of `extra` set on them (extra's values win). Shares both
+  // lists when neither is itself a combination and no name is in both.
+  Labels with(const Labels& extra) const;
   // Only the listed names, or everything but the listed names.
   Labels keep(const std::vector<std::string>& names) const;
   Labels drop(const std::vector<std::string>& names) const;
 
-  LabelRange items() const {
-    if (!items_) return LabelRange(nullptr, nullptr, nullptr);
-    const Label* data = items_->data();
-    return LabelRange(data, data + items_->size(), hidden_ < 0 ? nullptr : data + hidden_);
-  }
+  LabelRange items() const;
   bool empty() const { return items().empty(); }
   // {a="1", b="2"}: Prometheus's own rendering, used in messages and test output.
   std::string toString() const;
@@ -105,8 +121,14 @@ class Labels {
   bool operator==(const Labels& other) const;
 
  private:
-  std::shared_ptr<const std::vector<Label>> items_;  // null: no labels
-  std::int32_t hidden_ = -1;  // the index of an item this set leaves out, or -1
+  using List = std::shared_ptr<const std::vector<Label>>;
+  bool sameAs(const Labels& other) const {
+    return items_ == other.items_ && hidden_ == other.hidden_ && extra_ == other.extra_;
+  }
+
+  List items_;                // null: no labels
+  List extra_;                // null, or labels merged in (no name also in items_)
+  std::int32_t hidden_ = -1;  // the index of an item of items_ left out, or -1
 };
 
 // Prometheus's stale marker: a NaN with a fixed bit pattern, written when a series vanishes.

@@ -33,6 +33,20 @@ Vector asVector(const promql::Value& v, std::int64_t ts) {
   return v.vector;
 }
 
+// {__name__="ALERTS", alertstate="..."} and {__name__="ALERTS_FOR_STATE"}, made once.
+const Labels& alertSeriesLabels(AlertState state) {
+  static const Labels pending({{std::string(promql::kMetricNameLabel), "ALERTS"},
+                               {"alertstate", std::string(alertStateName(AlertState::kPending))}});
+  static const Labels firing({{std::string(promql::kMetricNameLabel), "ALERTS"},
+                              {"alertstate", std::string(alertStateName(AlertState::kFiring))}});
+  return state == AlertState::kFiring ? firing : pending;
+}
+
+const Labels& forStateLabels() {
+  static const Labels labels({{std::string(promql::kMetricNameLabel), "ALERTS_FOR_STATE"}});
+  return labels;
+}
+
 }  // namespace
 
 GroupEvaluator::GroupEvaluator(const RuleGroup& group, EvalContext context)
@@ -125,13 +139,10 @@ Vector GroupEvaluator::evaluateAlerting(RuleState& state, const Vector& result, 
   for (const auto& [labels, alert] : state.active) {
     if (alert.state == AlertState::kInactive) continue;
     ++active_or_pending;
-    Labels alerts = labels;
-    alerts.set(promql::kMetricNameLabel, "ALERTS");
-    alerts.set("alertstate", alertStateName(alert.state));
-    out.push_back(Sample{std::move(alerts), 1, ts});
-    Labels for_state = labels;
-    for_state.set(promql::kMetricNameLabel, "ALERTS_FOR_STATE");
-    out.push_back(Sample{std::move(for_state), static_cast<double>(alert.active_at / 1000), ts});
+    // The alert's labels plus shared lists: an ALERTS series costs no copy of its labels.
+    out.push_back(Sample{labels.with(alertSeriesLabels(alert.state)), 1, ts});
+    out.push_back(
+        Sample{labels.with(forStateLabels()), static_cast<double>(alert.active_at / 1000), ts});
   }
   if (group_.limit > 0 && active_or_pending > group_.limit) {
     state.active.clear();
