@@ -55,6 +55,9 @@ void SeriesStore::index(const Series& series) {
 void SeriesStore::rebuildIndex() {
   index_.clear();
   for (const Series& series : series_) index(series);
+  for (auto& [name, values] : index_) {
+    for (auto& [value, postings] : values) postings.series.shrink_to_fit();  // no doubling slack
+  }
 }
 
 void SeriesStore::dropBefore(std::int64_t cutoff_ms) {
