@@ -99,19 +99,46 @@ Labels Labels::withoutName() const {
   return out;
 }
 
-Labels Labels::with(const Labels& extra) const {
-  const bool simple = !extra_ && extra.items_ && !extra.extra_ && extra.hidden_ < 0;
-  const bool disjoint =
-      simple && std::none_of(extra.items_->begin(), extra.items_->end(),
-                             [this](const Label& l) { return !get(l.name).empty(); });
+Labels Labels::with(const Labels& extra, LabelMerges* merges) const {
+  if (items().empty()) return extra;
   Labels out = *this;
-  if (!items_ || items().empty()) return extra;
-  if (disjoint) {
+  const bool plain = extra.items_ && !extra.extra_ && extra.hidden_ < 0;
+  const bool clash =
+      !plain || std::any_of(extra.items_->begin(), extra.items_->end(), [this](const Label& l) {
+        if (!items_) return false;
+        const Label* found = findName(*items_, l.name);
+        return found && found - items_->data() != hidden_;
+      });
+  if (!clash && !extra_) {
     out.extra_ = extra.items_;
+    return out;
+  }
+  if (!clash && merges) {
+    LabelMerges::List merged = merges->find(extra_, extra.items_);
+    if (!merged) {
+      Labels both;
+      both.items_ = extra_;
+      for (const Label& l : *extra.items_) both.set(l.name, l.value);
+      merged = both.items_;
+      merges->remember(extra_, extra.items_, merged);
+    }
+    out.extra_ = std::move(merged);
     return out;
   }
   for (const Label& l : extra.items()) out.set(l.name, l.value);
   return out;
+}
+
+LabelMerges::List LabelMerges::find(const List& a, const List& b) const {
+  for (const Entry& e : entries_) {
+    if (e.a == a && e.b == b) return e.merged;
+  }
+  return nullptr;
+}
+
+void LabelMerges::remember(List a, List b, List merged) {
+  if (entries_.size() >= 256) entries_.clear();
+  entries_.push_back(Entry{std::move(a), std::move(b), std::move(merged)});
 }
 
 Labels Labels::keep(const std::vector<std::string>& names) const {

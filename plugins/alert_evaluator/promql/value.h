@@ -87,6 +87,8 @@ class LabelRange {
   const Label* extra_end_;
 };
 
+class LabelMerges;
+
 // A label set, sorted by name, without empty values (Prometheus treats an empty value as an
 // absent label). Copies share one immutable item list (copy-on-write); withoutName() shares
 // it too, hiding the name, and with() shares both lists: the evaluator copies label sets and
@@ -104,8 +106,10 @@ class Labels {
   void erase(std::string_view name) { set(name, ""); }
   Labels withoutName() const;
   // These labels with every label of `extra` set on them (extra's values win). Shares both
-  // lists when neither is itself a combination and no name is in both.
-  Labels with(const Labels& extra) const;
+  // lists when `extra` is a plain list and names nothing these labels' own list holds; when
+  // these labels already combine two lists, the two extra lists are merged once per pair in
+  // `merges` (without it, or otherwise, the result is a copy).
+  Labels with(const Labels& extra, LabelMerges* merges = nullptr) const;
   // Only the listed names, or everything but the listed names.
   Labels keep(const std::vector<std::string>& names) const;
   Labels drop(const std::vector<std::string>& names) const;
@@ -129,6 +133,22 @@ class Labels {
   List items_;                // null: no labels
   List extra_;                // null, or labels merged in (no name also in items_)
   std::int32_t hidden_ = -1;  // the index of an item of items_ left out, or -1
+};
+
+// Merged extra lists for Labels::with(), remembered by the pair they came from (held, so
+// the addresses stay theirs): a rule's alerts, whose labels all combine the same lists,
+// share one merged list. Forgets everything past 256 pairs. Not thread-safe.
+class LabelMerges {
+ public:
+  using List = std::shared_ptr<const std::vector<Label>>;
+  List find(const List& a, const List& b) const;
+  void remember(List a, List b, List merged);
+
+ private:
+  struct Entry {
+    List a, b, merged;
+  };
+  std::vector<Entry> entries_;
 };
 
 // Prometheus's stale marker: a NaN with a fixed bit pattern, written when a series vanishes.

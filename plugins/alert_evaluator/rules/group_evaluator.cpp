@@ -117,9 +117,24 @@ Vector GroupEvaluator::evaluateAlerting(RuleState& state, const Vector& result, 
   std::map<Labels, Alert> current;
   for (const auto& s : result) {
     TemplateData data{&s.labels, &context_.external_labels, context_.external_url, s.v};
+    // The sample's labels (shared) plus the rule's as one shared list; an empty expansion
+    // deletes a label, which only a copy can do.
+    std::vector<promql::Label> own;
+    own.reserve(rule.labels.size() + 1);
+    bool deletes = false;
+    for (const auto& l : rule.labels) {
+      own.push_back(promql::Label{l.name, l.compiled.expand(data)});
+      deletes = deletes || own.back().value.empty();
+    }
+    own.push_back(promql::Label{"alertname", rule.alert});
     Labels labels = s.labels.withoutName();
-    for (const auto& l : rule.labels) labels.set(l.name, l.compiled.expand(data));
-    labels.set("alertname", rule.alert);
+    if (deletes) {
+      for (const auto& l : own) labels.set(l.name, l.value);
+    } else {
+      Labels extra(std::move(own));  // the last of a repeated name wins, as with set()
+      if (!(extra == state.rule_labels)) state.rule_labels = std::move(extra);
+      labels = labels.with(state.rule_labels, &state.label_merges);
+    }
     Labels annotations;
     for (const auto& a : rule.annotations) annotations.set(a.name, a.compiled.expand(data));
     if (current.count(labels) != 0) {
@@ -140,9 +155,9 @@ Vector GroupEvaluator::evaluateAlerting(RuleState& state, const Vector& result, 
     if (alert.state == AlertState::kInactive) continue;
     ++active_or_pending;
     // The alert's labels plus shared lists: an ALERTS series costs no copy of its labels.
-    out.push_back(Sample{labels.with(alertSeriesLabels(alert.state)), 1, ts});
-    out.push_back(
-        Sample{labels.with(forStateLabels()), static_cast<double>(alert.active_at / 1000), ts});
+    out.push_back(Sample{labels.with(alertSeriesLabels(alert.state), &state.label_merges), 1, ts});
+    out.push_back(Sample{labels.with(forStateLabels(), &state.label_merges),
+                         static_cast<double>(alert.active_at / 1000), ts});
   }
   if (group_.limit > 0 && active_or_pending > group_.limit) {
     state.active.clear();
