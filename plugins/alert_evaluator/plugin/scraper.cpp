@@ -53,6 +53,7 @@ std::size_t applyScrape(promql::SeriesStore& store, ScrapeTarget& target, Scrape
   std::vector<promql::Labels> seen;  // sorted below: half the memory of a std::set
   std::size_t appended = 0;
   if (up) {
+    seen.reserve(outcome.parsed.samples.size());
     for (auto& sample : outcome.parsed.samples) {
       const std::string_view name = sample.labels.get(promql::kMetricNameLabel);
       if (target.drop_alert_series && (name == "ALERTS" || name == "ALERTS_FOR_STATE")) continue;
