@@ -88,11 +88,14 @@ bool labelOrder(const Series* a, const Series* b) { return a->labels < b->labels
 }  // namespace
 
 const SeriesStore::SeriesList* SeriesStore::candidates(const std::vector<LabelMatcher>& matchers,
-                                                       SeriesList& scratch, bool& ordered) const {
+                                                       SeriesList& scratch, bool& ordered,
+                                                       std::size_t& holds) const {
   static const SeriesList kNone;
   const SeriesList* best = nullptr;
   ordered = true;
-  for (const LabelMatcher& m : matchers) {
+  holds = matchers.size();
+  for (std::size_t i = 0; i < matchers.size(); ++i) {
+    const LabelMatcher& m = matchers[i];
     // Only a matcher that cannot match the empty string bounds the set to series that have
     // the label; `a=""` or `a=~".*"` also match series without it.
     if (m.matches("")) continue;
@@ -109,6 +112,7 @@ const SeriesStore::SeriesList* SeriesStore::candidates(const std::vector<LabelMa
       }
       best = &postings.series;
       ordered = true;
+      holds = i;
       continue;
     }
     // A regex or != matcher: test each distinct value once, not each series.
@@ -126,19 +130,23 @@ const SeriesStore::SeriesList* SeriesStore::candidates(const std::vector<LabelMa
     }
     best = &scratch;
     ordered = false;
+    holds = matchers.size();
   }
   return best;
 }
 
 std::vector<const Series*> SeriesStore::select(const std::vector<LabelMatcher>& matchers) const {
   std::vector<const Series*> out;
-  const auto matchesAll = [&](const Series& series) {
-    return std::all_of(matchers.begin(), matchers.end(),
-                       [&](const LabelMatcher& m) { return m.matches(series.labels.get(m.name)); });
-  };
   SeriesList scratch;
   bool ordered = true;
-  const SeriesList* set = candidates(matchers, scratch, ordered);
+  std::size_t holds = matchers.size();
+  const SeriesList* set = candidates(matchers, scratch, ordered, holds);
+  const auto matchesAll = [&](const Series& series) {
+    for (std::size_t i = 0; i < matchers.size(); ++i) {
+      if (i != holds && !matchers[i].matches(series.labels.get(matchers[i].name))) return false;
+    }
+    return true;
+  };
   if (!set) {
     for (const Series& series : series_) {
       if (matchesAll(series)) out.push_back(&series);

@@ -54,9 +54,10 @@ class SeriesStore {
   void index(const Series& series);
   void rebuildIndex();
   // The smallest candidate set the matchers allow, or nullptr for "every series"; `ordered`
-  // tells whether it is in label order.
+  // tells whether it is in label order, `holds` the matcher every candidate satisfies (the
+  // equality whose postings they are), or matchers.size().
   const SeriesList* candidates(const std::vector<LabelMatcher>& matchers, SeriesList& scratch,
-                               bool& ordered) const;
+                               bool& ordered, std::size_t& holds) const;
 
   // Ordered by labels; the labels live once, in the Series (set nodes are stable: postings
   // point into them).

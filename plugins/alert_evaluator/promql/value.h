@@ -36,16 +36,19 @@ class LabelRange {
     iterator() = default;
     iterator(const Label* a, const Label* a_end, const Label* hidden, const Label* b,
              const Label* b_end)
-        : a_(a == hidden ? a + 1 : a), a_end_(a_end), hidden_(hidden), b_(b), b_end_(b_end) {}
-    reference operator*() const { return *current(); }
-    pointer operator->() const { return current(); }
+        : a_(a == hidden ? a + 1 : a), a_end_(a_end), hidden_(hidden), b_(b), b_end_(b_end) {
+      pick();
+    }
+    reference operator*() const { return *cur_; }
+    pointer operator->() const { return cur_; }
     iterator& operator++() {
-      if (current() == a_) {
+      if (a_ != a_end_ && cur_ == a_) {
         ++a_;
         if (a_ == hidden_) ++a_;
       } else {
         ++b_;
       }
+      pick();
       return *this;
     }
     iterator operator++(int) {
@@ -56,16 +59,21 @@ class LabelRange {
     bool operator==(const iterator& other) const { return a_ == other.a_ && b_ == other.b_; }
 
    private:
-    const Label* current() const {
-      if (a_ == a_end_) return b_;
-      if (b_ == b_end_) return a_;
-      return b_->name < a_->name ? b_ : a_;
+    void pick() {  // the current item: the smaller name of the two lists' next items
+      if (a_ == a_end_) {
+        cur_ = b_;
+      } else if (b_ == b_end_) {
+        cur_ = a_;
+      } else {
+        cur_ = b_->name < a_->name ? b_ : a_;
+      }
     }
     const Label* a_ = nullptr;
     const Label* a_end_ = nullptr;
     const Label* hidden_ = nullptr;
     const Label* b_ = nullptr;
     const Label* b_end_ = nullptr;
+    const Label* cur_ = nullptr;
   };
 
   LabelRange(const Label* begin, const Label* end, const Label* hidden, const Label* extra,

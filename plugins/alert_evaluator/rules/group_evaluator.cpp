@@ -182,14 +182,15 @@ void GroupEvaluator::applyAlerts(RuleState& state, std::map<Labels, Alert> curre
   }
   for (auto it = state.active.begin(); it != state.active.end();) {
     Alert& a = it->second;
-    if (current.count(it->first) == 0 && a.state != AlertState::kInactive &&
+    const bool returned = current.count(it->first) != 0;
+    if (!returned && a.state != AlertState::kInactive &&
         (++a.missing_evaluations < context_.missing_evaluations_to_resolve ||
          ts < hold_missing_until_ms_)) {
       ++it;  // held: missing fewer times in a row than missing_evaluations_to_resolve
       continue;
     }
-    if (current.count(it->first) != 0) a.missing_evaluations = 0;
-    if (current.count(it->first) == 0) {
+    if (returned) a.missing_evaluations = 0;
+    if (!returned) {
       bool keep_firing = false;
       if (a.state == AlertState::kFiring && rule.keep_firing_for_ms > 0) {
         if (!a.keep_firing_since) a.keep_firing_since = ts;
