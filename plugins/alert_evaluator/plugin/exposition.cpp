@@ -249,6 +249,16 @@ std::optional<double> parseValue(std::string_view text) {
 
 ParseResult parse(std::string_view text) {
   ParseResult result;
+  // Lines that start like a metric name: reserving that many avoids doubling a large
+  // scrape's vector (comments and blank lines do not count).
+  std::size_t sample_lines = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((i == 0 || text[i - 1] == '\n') &&
+        (std::isalpha(static_cast<unsigned char>(text[i])) || text[i] == '_' || text[i] == ':')) {
+      ++sample_lines;
+    }
+  }
+  result.samples.reserve(sample_lines);
   int line_no = 0;
   std::size_t start = 0;
   while (start <= text.size()) {

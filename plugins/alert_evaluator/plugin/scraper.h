@@ -25,8 +25,8 @@ struct ScrapeTarget {
   promql::Labels labels;  // job, instance and the configured target labels
   bool honor_labels = false;
   std::int64_t sample_limit = 0;
-  bool drop_alert_series = false;        // this process's own /metrics: ALERTS come from the rules
-  std::set<promql::Labels> last_series;  // exposed by the last successful scrape
+  bool drop_alert_series = false;  // this process's own /metrics: ALERTS come from the rules
+  std::vector<promql::Labels> last_series;  // exposed by the last successful scrape; sorted
   std::string last_error;
   std::int64_t last_scrape_ms = 0;
 };

@@ -22,14 +22,20 @@ EvalResult Evaluator::evaluate(const Expr& expr, std::int64_t t_ms) const {
 }
 
 void checkNoDuplicates(const Vector& v) {
-  // One allocation and a sort: this runs on every function and operator result.
-  std::vector<const Labels*> sorted;
-  sorted.reserve(v.size());
-  for (const auto& s : v) sorted.push_back(&s.labels);
-  std::sort(sorted.begin(), sorted.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
-  for (std::size_t i = 1; i < sorted.size(); ++i) {
-    if (*sorted[i - 1] == *sorted[i]) {
-      throw EvalError("vector cannot contain metrics with the same labelset");
+  // Runs on most function and operator results: sort hashes, and compare label sets only
+  // where two hashes are equal (linear in the labels, not n log n label comparisons).
+  if (v.size() < 2) return;
+  std::vector<std::pair<std::uint64_t, const Labels*>> hashed;
+  hashed.reserve(v.size());
+  for (const auto& s : v) hashed.emplace_back(s.labels.hash(), &s.labels);
+  std::sort(hashed.begin(), hashed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 1; i < hashed.size(); ++i) {
+    if (hashed[i - 1].first != hashed[i].first) continue;
+    for (std::size_t j = i; j < hashed.size() && hashed[j].first == hashed[i - 1].first; ++j) {
+      if (*hashed[i - 1].second == *hashed[j].second) {
+        throw EvalError("vector cannot contain metrics with the same labelset");
+      }
     }
   }
 }
@@ -202,16 +208,22 @@ Value Evaluation::evalBinary(const Expr& e) {
                                     : arithmetic(e.op, lhs.scalar, rhs.scalar);
     return out;
   }
+  // Every vector the evaluator makes is free of duplicates, so a result that keeps its
+  // operand's label sets (a filtering comparison, `and`, `unless`) needs no check.
+  bool keeps_labels = false;
   if (rs) {
     out.vector = vectorScalar(e, std::move(lhs.vector), rhs.scalar, false);
+    keeps_labels = isComparison(e.op) && !e.return_bool;
   } else if (ls) {
     out.vector = vectorScalar(e, std::move(rhs.vector), lhs.scalar, true);
+    keeps_labels = isComparison(e.op) && !e.return_bool;
   } else if (isSetOperator(e.op)) {
     out.vector = setOperation(e, lhs.vector, rhs.vector);
+    keeps_labels = e.op != BinaryOp::kOr;
   } else {
     out.vector = vectorBinary(e, std::move(lhs.vector), std::move(rhs.vector));
   }
-  checkNoDuplicates(out.vector);
+  if (!keeps_labels) checkNoDuplicates(out.vector);
   return out;
 }
 

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <map>
+#include <span>
 
 #include <re2/re2.h>
 
@@ -65,7 +67,7 @@ const Expr& unwrapParens(const Expr& e) {
 }
 
 // rate, increase and delta: promql/functions.go extrapolatedRate.
-bool extrapolatedRate(const std::vector<Point>& points, std::int64_t range_start,
+bool extrapolatedRate(std::span<const Point> points, std::int64_t range_start,
                       std::int64_t range_end, double range_seconds, bool is_counter, bool is_rate,
                       double& out) {
   if (points.size() < 2) return false;
@@ -98,7 +100,7 @@ bool extrapolatedRate(const std::vector<Point>& points, std::int64_t range_start
 }
 
 // irate and idelta: the last two samples.
-bool instantValue(const std::vector<Point>& points, bool is_rate, double& out) {
+bool instantValue(std::span<const Point> points, bool is_rate, double& out) {
   if (points.size() < 2) return false;
   const Point& last = points[points.size() - 1];
   const Point& prev = points[points.size() - 2];
@@ -110,7 +112,7 @@ bool instantValue(const std::vector<Point>& points, bool is_rate, double& out) {
   return true;
 }
 
-void linearRegression(const std::vector<Point>& points, std::int64_t intercept_time, double& slope,
+void linearRegression(std::span<const Point> points, std::int64_t intercept_time, double& slope,
                       double& intercept) {
   double n = 0, sum_x = 0, c_x = 0, sum_y = 0, c_y = 0, sum_xy = 0, c_xy = 0, sum_x2 = 0, c_x2 = 0;
   const double init_y = points[0].v;
@@ -144,7 +146,7 @@ void linearRegression(const std::vector<Point>& points, std::int64_t intercept_t
   intercept = sum_y / n - slope * sum_x / n;
 }
 
-double avgOverTime(const std::vector<Point>& points) {
+double avgOverTime(std::span<const Point> points) {
   double mean = 0, count = 0, c = 0;
   for (const auto& p : points) {
     count++;
@@ -157,7 +159,7 @@ double avgOverTime(const std::vector<Point>& points) {
   return std::isinf(mean) ? mean : mean + c;
 }
 
-double stdvarOverTime(const std::vector<Point>& points) {
+double stdvarOverTime(std::span<const Point> points) {
   double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
   for (const auto& p : points) {
     count++;
@@ -169,8 +171,8 @@ double stdvarOverTime(const std::vector<Point>& points) {
 }
 
 // One output value for one series' window; false drops the series.
-bool rangeFunction(FunctionId id, const std::vector<Point>& pts, const Expr& selector,
-                   std::int64_t ts, double param, double& out) {
+bool rangeFunction(FunctionId id, std::span<const Point> pts, const Expr& selector, std::int64_t ts,
+                   double param, double& out) {
   const std::int64_t range_end = ts - selector.offset_ms;
   const std::int64_t range_start = range_end - selector.range_ms;
   const double range_seconds = static_cast<double>(selector.range_ms) / 1000;
@@ -293,6 +295,11 @@ Value Evaluation::call(const Expr& e) {
       Value v;
       v.vector = selectInstant(arg, true);
       args.push_back(std::move(v));
+    } else if (arg.kind == Expr::Kind::kMatrixSelector) {
+      // Range functions read the windows in place (callRangeFunction): no copy of the points.
+      Value v;
+      v.type = ValueType::kMatrix;
+      args.push_back(std::move(v));
     } else {
       args.push_back(eval(*e.args[i]));
     }
@@ -305,7 +312,22 @@ Value Evaluation::call(const Expr& e) {
   const bool has_matrix = std::any_of(def.args.begin(), def.args.end(),
                                       [](ValueType t) { return t == ValueType::kMatrix; });
   out.vector = has_matrix ? callRangeFunction(e, args) : callVectorFunction(e, args);
-  checkNoDuplicates(out.vector);
+  // A range function gives one sample per distinct series of its selector: they stay
+  // distinct when the name is kept, or when the selector names one metric (so dropping the
+  // name drops the same label from all).
+  bool distinct = false;
+  if (has_matrix) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (args[i].type != ValueType::kMatrix) continue;
+      const Expr& selector = unwrapParens(*e.args[i]);
+      distinct = def.id == FunctionId::kLastOverTime || def.id == FunctionId::kAbsentOverTime ||
+                 std::any_of(selector.matchers.begin(), selector.matchers.end(),
+                             [](const LabelMatcher& m) {
+                               return m.name == kMetricNameLabel && m.op == MatchOp::kEqual;
+                             });
+    }
+  }
+  if (!distinct) checkNoDuplicates(out.vector);
   return out;
 }
 
@@ -317,18 +339,38 @@ Vector Evaluation::callRangeFunction(const Expr& e, std::vector<Value>& args) {
     if (args[i].type == ValueType::kMatrix) matrix_index = i;
     if (args[i].type == ValueType::kScalar) param = args[i].scalar;
   }
+  // As selectRange: the closed window [t - offset - range, t - offset], stale markers
+  // skipped, series without samples in it left out; but read where the store keeps it.
   const Expr& selector = unwrapParens(*e.args[matrix_index]);
-  const Matrix& matrix = args[matrix_index].matrix;
+  const std::int64_t maxt = ts_ - selector.offset_ms;
+  const std::int64_t mint = maxt - selector.range_ms;
+  const auto selected = store_.select(selector.matchers);
   Vector out;
-  if (id == FunctionId::kAbsentOverTime) {
-    if (matrix.empty()) out.push_back(Sample{absentLabels(*e.args[matrix_index]), 1, ts_});
-    return out;
-  }
-  for (const auto& series : matrix) {
+  if (id != FunctionId::kAbsentOverTime) out.reserve(selected.size());
+  std::vector<Point> without_stale;  // only for a window holding a stale marker
+  bool any = false;
+  for (const Series* s : selected) {
+    auto first = std::lower_bound(s->points.begin(), s->points.end(), mint,
+                                  [](const Point& p, std::int64_t t) { return p.t < t; });
+    auto last = std::upper_bound(first, s->points.end(), maxt,
+                                 [](std::int64_t t, const Point& p) { return t < p.t; });
+    std::span<const Point> window(first, last);
+    if (std::any_of(first, last, [](const Point& p) { return isStaleNaN(p.v); })) {
+      without_stale.clear();
+      std::copy_if(first, last, std::back_inserter(without_stale),
+                   [](const Point& p) { return !isStaleNaN(p.v); });
+      window = without_stale;
+    }
+    if (window.empty()) continue;
+    any = true;
+    if (id == FunctionId::kAbsentOverTime) break;
     double value = 0;
-    if (!rangeFunction(id, series.points, selector, ts_, param, value)) continue;
-    Labels labels = id == FunctionId::kLastOverTime ? series.labels : series.labels.withoutName();
+    if (!rangeFunction(id, window, selector, ts_, param, value)) continue;
+    Labels labels = id == FunctionId::kLastOverTime ? s->labels : s->labels.withoutName();
     out.push_back(Sample{std::move(labels), value, ts_});
+  }
+  if (id == FunctionId::kAbsentOverTime && !any) {
+    out.push_back(Sample{absentLabels(*e.args[matrix_index]), 1, ts_});
   }
   return out;
 }

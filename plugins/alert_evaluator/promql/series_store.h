@@ -26,8 +26,10 @@ class SeriesStore {
   SeriesStore& operator=(SeriesStore&&) = default;
 
   // Adds a sample; a sample at an existing timestamp replaces it. Labels with empty values
-  // are dropped, as Prometheus does.
-  void append(const Labels& labels, std::int64_t t, double v);
+  // are dropped, as Prometheus does. Returns the series' own label set: a caller that keeps
+  // the labels (the scraper's and the rules' last-seen sets) keeps that one, shared, rather
+  // than a second copy of every label set.
+  const Labels& append(const Labels& labels, std::int64_t t, double v);
   // The series whose labels satisfy every matcher (a missing label reads as ""), in label
   // order.
   std::vector<const Series*> select(const std::vector<LabelMatcher>& matchers) const;
@@ -40,13 +42,22 @@ class SeriesStore {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using Postings = std::vector<const Series*>;
+  // The series with one label value. Kept in label order, so a selection needs no sort: a
+  // series created out of order marks the list, and the next selection through it sorts it.
+  struct Postings {
+    std::vector<const Series*> series;
+    bool ordered = true;
+  };
+  using SeriesList = std::vector<const Series*>;
   using ValueIndex = std::unordered_map<std::string, Postings, StringHash, std::equal_to<>>;
 
   void index(const Series& series);
   void rebuildIndex();
-  // The smallest candidate set the matchers allow, or nullptr for "every series".
-  const Postings* candidates(const std::vector<LabelMatcher>& matchers, Postings& scratch) const;
+  // The smallest candidate set the matchers allow, or nullptr for "every series"; `ordered`
+  // tells whether it is in label order, `holds` the matcher every candidate satisfies (the
+  // equality whose postings they are), or matchers.size().
+  const SeriesList* candidates(const std::vector<LabelMatcher>& matchers, SeriesList& scratch,
+                               bool& ordered, std::size_t& holds) const;
 
   // Ordered by labels; the labels live once, in the Series (set nodes are stable: postings
   // point into them).
@@ -57,7 +68,8 @@ class SeriesStore {
     bool operator()(const Labels& a, const Series& b) const { return a < b.labels; }
   };
   std::set<Series, ByLabels> series_;
-  std::unordered_map<std::string, ValueIndex, StringHash, std::equal_to<>> index_;
+  // Mutable: a selection may put a postings list back in label order.
+  mutable std::unordered_map<std::string, ValueIndex, StringHash, std::equal_to<>> index_;
 };
 
 }  // namespace appliance::plugins::alert_evaluator::promql

@@ -4,22 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 namespace appliance::plugins::alert_evaluator::promql {
-
-const std::vector<Label>& Labels::emptyItems() {
-  static const std::vector<Label> empty;
-  return empty;
-}
-
-std::vector<Label>& Labels::mutableItems() {
-  if (!items_) {
-    items_ = std::make_shared<std::vector<Label>>();
-  } else if (items_.use_count() > 1) {
-    items_ = std::make_shared<std::vector<Label>>(*items_);
-  }
-  return *items_;
-}
 
 Labels::Labels(std::vector<Label> items) {
   std::stable_sort(items.begin(), items.end(),
@@ -37,37 +24,121 @@ Labels::Labels(std::vector<Label> items) {
   if (!out.empty()) items_ = std::make_shared<std::vector<Label>>(std::move(out));
 }
 
-std::string_view Labels::get(std::string_view name) const {
-  const auto& items = this->items();
+namespace {
+
+const Label* findName(const std::vector<Label>& items, std::string_view name) {
   auto it = std::lower_bound(items.begin(), items.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != items.end() && it->name == name) return it->value;
+  return it != items.end() && it->name == name ? &*it : nullptr;
+}
+
+}  // namespace
+
+LabelRange Labels::items() const {
+  const Label* data = items_ ? items_->data() : nullptr;
+  const Label* end = items_ ? data + items_->size() : nullptr;
+  const Label* extra = extra_ ? extra_->data() : nullptr;
+  const Label* extra_end = extra_ ? extra + extra_->size() : nullptr;
+  return LabelRange(data, end, hidden_ < 0 ? nullptr : data + hidden_, extra, extra_end);
+}
+
+std::string_view Labels::get(std::string_view name) const {
+  if (items_) {
+    const Label* found = findName(*items_, name);
+    if (found && found - items_->data() != hidden_) return found->value;
+  }
+  if (extra_) {
+    const Label* found = findName(*extra_, name);
+    if (found) return found->value;
+  }
   return {};
 }
 
 void Labels::set(std::string_view name, std::string_view value) {
-  const auto& current = items();
-  auto pos = std::lower_bound(current.begin(), current.end(), name,
-                              [](const Label& l, std::string_view n) { return l.name < n; });
-  const bool found = pos != current.end() && pos->name == name;
-  if (value.empty() && !found) return;
-  if (found && pos->value == value) return;
-  const auto index = pos - current.begin();
-  auto& items = mutableItems();
-  auto it = items.begin() + index;
-  if (value.empty()) {
-    items.erase(it);
-  } else if (found) {
-    it->value = std::string(value);
+  if (get(name) == value) return;  // also: erasing an absent label
+  // Copied first: `name` and `value` may point into this very list.
+  Label fresh{std::string(name), std::string(value)};
+  // A new list of exactly the new size: label sets live as long as their series and
+  // alerts, and vector growth would leave up to half of each unused.
+  const LabelRange current = items();
+  std::vector<Label> items;
+  items.reserve(current.size() + 1);
+  bool placed = fresh.value.empty();  // an erase places nothing
+  for (const Label& l : current) {
+    if (l.name == fresh.name) continue;  // replaced or erased
+    if (!placed && fresh.name < l.name) {
+      items.push_back(std::move(fresh));
+      placed = true;
+    }
+    items.push_back(l);
+  }
+  if (!placed) items.push_back(std::move(fresh));
+  hidden_ = -1;
+  extra_.reset();
+  if (items.empty()) {
+    items_.reset();
   } else {
-    items.insert(it, Label{std::string(name), std::string(value)});
+    items_ = std::make_shared<std::vector<Label>>(std::move(items));
   }
 }
 
 Labels Labels::withoutName() const {
   Labels out = *this;
-  out.erase(kMetricNameLabel);
+  if (!items_ || hidden_ >= 0) {  // only the name is ever hidden
+    out.erase(kMetricNameLabel);  // (a no-op unless `extra` holds the name)
+    return out;
+  }
+  const Label* found = findName(*items_, kMetricNameLabel);
+  if (!found) {
+    out.erase(kMetricNameLabel);
+  } else if (items_->size() == 1 && !extra_) {
+    out.items_.reset();
+  } else {
+    out.hidden_ = static_cast<std::int32_t>(found - items_->data());
+  }
   return out;
+}
+
+Labels Labels::with(const Labels& extra, LabelMerges* merges) const {
+  if (items().empty()) return extra;
+  Labels out = *this;
+  const bool plain = extra.items_ && !extra.extra_ && extra.hidden_ < 0;
+  const bool clash =
+      !plain || std::any_of(extra.items_->begin(), extra.items_->end(), [this](const Label& l) {
+        if (!items_) return false;
+        const Label* found = findName(*items_, l.name);
+        return found && found - items_->data() != hidden_;
+      });
+  if (!clash && !extra_) {
+    out.extra_ = extra.items_;
+    return out;
+  }
+  if (!clash && merges) {
+    LabelMerges::List merged = merges->find(extra_, extra.items_);
+    if (!merged) {
+      Labels both;
+      both.items_ = extra_;
+      for (const Label& l : *extra.items_) both.set(l.name, l.value);
+      merged = both.items_;
+      merges->remember(extra_, extra.items_, merged);
+    }
+    out.extra_ = std::move(merged);
+    return out;
+  }
+  for (const Label& l : extra.items()) out.set(l.name, l.value);
+  return out;
+}
+
+LabelMerges::List LabelMerges::find(const List& a, const List& b) const {
+  for (const Entry& e : entries_) {
+    if (e.a == a && e.b == b) return e.merged;
+  }
+  return nullptr;
+}
+
+void LabelMerges::remember(List a, List b, List merged) {
+  if (entries_.size() >= 256) entries_.clear();
+  entries_.push_back(Entry{std::move(a), std::move(b), std::move(merged)});
 }
 
 Labels Labels::keep(const std::vector<std::string>& names) const {
@@ -88,6 +159,18 @@ Labels Labels::drop(const std::vector<std::string>& names) const {
   Labels out;
   if (!kept.empty()) out.items_ = std::make_shared<std::vector<Label>>(std::move(kept));
   return out;
+}
+
+std::strong_ordering Labels::operator<=>(const Labels& other) const {
+  if (sameAs(other)) return std::strong_ordering::equal;
+  const LabelRange a = items(), b = other.items();
+  return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end());
+}
+
+bool Labels::operator==(const Labels& other) const {
+  if (sameAs(other)) return true;
+  const LabelRange a = items(), b = other.items();
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
 namespace {
@@ -111,15 +194,28 @@ void appendQuoted(std::string& out, std::string_view s) {
 
 std::string Labels::toString() const {
   std::string out = "{";
-  const auto& items = this->items();
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += items[i].name;
+  bool first = true;
+  for (const Label& l : items()) {
+    if (!first) out += ", ";
+    first = false;
+    out += l.name;
     out += '=';
-    appendQuoted(out, items[i].value);
+    appendQuoted(out, l.value);
   }
   out += '}';
   return out;
+}
+
+std::uint64_t Labels::hash() const {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+  const auto mix = [&h](std::string_view s) {
+    h ^= std::hash<std::string_view>{}(s) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  };
+  for (const auto& l : items()) {
+    mix(l.name);
+    mix(l.value);
+  }
+  return h;
 }
 
 double staleNaN() {

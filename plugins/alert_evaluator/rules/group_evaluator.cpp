@@ -33,6 +33,20 @@ Vector asVector(const promql::Value& v, std::int64_t ts) {
   return v.vector;
 }
 
+// {__name__="ALERTS", alertstate="..."} and {__name__="ALERTS_FOR_STATE"}, made once.
+const Labels& alertSeriesLabels(AlertState state) {
+  static const Labels pending({{std::string(promql::kMetricNameLabel), "ALERTS"},
+                               {"alertstate", std::string(alertStateName(AlertState::kPending))}});
+  static const Labels firing({{std::string(promql::kMetricNameLabel), "ALERTS"},
+                              {"alertstate", std::string(alertStateName(AlertState::kFiring))}});
+  return state == AlertState::kFiring ? firing : pending;
+}
+
+const Labels& forStateLabels() {
+  static const Labels labels({{std::string(promql::kMetricNameLabel), "ALERTS_FOR_STATE"}});
+  return labels;
+}
+
 }  // namespace
 
 GroupEvaluator::GroupEvaluator(const RuleGroup& group, EvalContext context)
@@ -68,8 +82,7 @@ std::vector<std::string> GroupEvaluator::evaluate(promql::SeriesStore& store, st
     }
     std::map<Labels, bool> returned;
     for (const auto& s : out) {
-      store.append(s.labels, ts, s.v);
-      returned[s.labels] = true;
+      returned[store.append(s.labels, ts, s.v)] = true;
     }
     for (const auto& [labels, _] : state.series_in_last_eval) {
       if (returned.count(labels) == 0) store.append(labels, ts, promql::staleNaN());
@@ -104,9 +117,24 @@ Vector GroupEvaluator::evaluateAlerting(RuleState& state, const Vector& result, 
   std::map<Labels, Alert> current;
   for (const auto& s : result) {
     TemplateData data{&s.labels, &context_.external_labels, context_.external_url, s.v};
+    // The sample's labels (shared) plus the rule's as one shared list; an empty expansion
+    // deletes a label, which only a copy can do.
+    std::vector<promql::Label> own;
+    own.reserve(rule.labels.size() + 1);
+    bool deletes = false;
+    for (const auto& l : rule.labels) {
+      own.push_back(promql::Label{l.name, l.compiled.expand(data)});
+      deletes = deletes || own.back().value.empty();
+    }
+    own.push_back(promql::Label{"alertname", rule.alert});
     Labels labels = s.labels.withoutName();
-    for (const auto& l : rule.labels) labels.set(l.name, l.compiled.expand(data));
-    labels.set("alertname", rule.alert);
+    if (deletes) {
+      for (const auto& l : own) labels.set(l.name, l.value);
+    } else {
+      Labels extra(std::move(own));  // the last of a repeated name wins, as with set()
+      if (!(extra == state.rule_labels)) state.rule_labels = std::move(extra);
+      labels = labels.with(state.rule_labels, &state.label_merges);
+    }
     Labels annotations;
     for (const auto& a : rule.annotations) annotations.set(a.name, a.compiled.expand(data));
     if (current.count(labels) != 0) {
@@ -126,13 +154,10 @@ Vector GroupEvaluator::evaluateAlerting(RuleState& state, const Vector& result, 
   for (const auto& [labels, alert] : state.active) {
     if (alert.state == AlertState::kInactive) continue;
     ++active_or_pending;
-    Labels alerts = labels;
-    alerts.set(promql::kMetricNameLabel, "ALERTS");
-    alerts.set("alertstate", alertStateName(alert.state));
-    out.push_back(Sample{std::move(alerts), 1, ts});
-    Labels for_state = labels;
-    for_state.set(promql::kMetricNameLabel, "ALERTS_FOR_STATE");
-    out.push_back(Sample{std::move(for_state), static_cast<double>(alert.active_at / 1000), ts});
+    // The alert's labels plus shared lists: an ALERTS series costs no copy of its labels.
+    out.push_back(Sample{labels.with(alertSeriesLabels(alert.state), &state.label_merges), 1, ts});
+    out.push_back(Sample{labels.with(forStateLabels(), &state.label_merges),
+                         static_cast<double>(alert.active_at / 1000), ts});
   }
   if (group_.limit > 0 && active_or_pending > group_.limit) {
     state.active.clear();
@@ -157,14 +182,15 @@ void GroupEvaluator::applyAlerts(RuleState& state, std::map<Labels, Alert> curre
   }
   for (auto it = state.active.begin(); it != state.active.end();) {
     Alert& a = it->second;
-    if (current.count(it->first) == 0 && a.state != AlertState::kInactive &&
+    const bool returned = current.count(it->first) != 0;
+    if (!returned && a.state != AlertState::kInactive &&
         (++a.missing_evaluations < context_.missing_evaluations_to_resolve ||
          ts < hold_missing_until_ms_)) {
       ++it;  // held: missing fewer times in a row than missing_evaluations_to_resolve
       continue;
     }
-    if (current.count(it->first) != 0) a.missing_evaluations = 0;
-    if (current.count(it->first) == 0) {
+    if (returned) a.missing_evaluations = 0;
+    if (!returned) {
       bool keep_firing = false;
       if (a.state == AlertState::kFiring && rule.keep_firing_for_ms > 0) {
         if (!a.keep_firing_since) a.keep_firing_since = ts;

@@ -45,6 +45,10 @@ struct RuleState {
   std::map<promql::Labels, bool> series_in_last_eval;  // for stale markers
   std::int64_t last_evaluation_ms = 0;                 // 0: never evaluated
   double evaluation_seconds = 0;                       // the last evaluation's duration
+  // Shared label lists: the rule's labels with alertname as last expanded, and their merges
+  // with the target's labels and ALERTS' (alert label sets share them instead of copying).
+  promql::Labels rule_labels;
+  promql::LabelMerges label_merges;
 };
 
 struct EvalContext {

@@ -345,9 +345,10 @@ std::string print(const TemplateValue& v) {
       return std::get<std::string>(v.v);
     case 4: {
       std::string out = "map[";
-      const auto& items = std::get<const Labels*>(v.v)->items();
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        out += (i ? " " : "") + items[i].name + ":" + items[i].value;
+      bool first = true;
+      for (const auto& l : std::get<const Labels*>(v.v)->items()) {
+        out += (first ? "" : " ") + l.name + ":" + l.value;
+        first = false;
       }
       return out + "]";
     }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <compare>
 #include <map>
 #include <string>
 
@@ -207,6 +208,75 @@ TEST_F(PromqlEvaluatorTest, LabelFunctionsAndScalars) {
   EXPECT_EQ(eval("absent(nope{a=\"1\", a=\"2\", b=~\"x\", c=\"3\"})", 0).begin()->first,
             "{c=\"3\"}");
   EXPECT_EQ(eval("absent((nope{c=\"3\"}))", 0).begin()->first, "{}");
+}
+
+// withoutName() and with() share lists instead of copying them; whatever the representation,
+// a label set must read, compare, hash and change exactly like its plain copy.
+TEST(PromqlValues, SharedLabelSetsBehaveLikeTheirCopies) {
+  const Labels series({{"__name__", "up"}, {"instance", "a:1"}, {"job", "node"}});
+  const Labels no_name = series.withoutName();
+  const Labels plain({{"instance", "a:1"}, {"job", "node"}});
+  EXPECT_EQ(no_name, plain);
+  EXPECT_EQ(no_name <=> plain, std::strong_ordering::equal);
+  EXPECT_EQ(no_name.hash(), plain.hash());
+  EXPECT_EQ(no_name.get("__name__"), "");
+  EXPECT_EQ(no_name.items().size(), 2u);
+  EXPECT_EQ(no_name.toString(), "{instance=\"a:1\", job=\"node\"}");
+  EXPECT_EQ(series.get("__name__"), "up");  // the original is untouched
+
+  // A shared list merged in, in name order.
+  const Labels extra({{"alertname", "Down"}, {"severity", "page"}});
+  const Labels alert = no_name.with(extra);
+  const Labels alert_plain(
+      {{"alertname", "Down"}, {"instance", "a:1"}, {"job", "node"}, {"severity", "page"}});
+  EXPECT_EQ(alert, alert_plain);
+  EXPECT_EQ(alert.hash(), alert_plain.hash());
+  EXPECT_EQ(alert.toString(), alert_plain.toString());
+  EXPECT_LT(alert, Labels({{"alertname", "Down"}, {"instance", "b:1"}}));
+  EXPECT_GT(alert, Labels({{"alertname", "Down"}, {"instance", "a:1"}}));
+
+  // The extra list's values win, as set() would.
+  const Labels clash = series.with(Labels({{"job", "other"}, {"zone", "z"}}));
+  EXPECT_EQ(clash,
+            Labels({{"__name__", "up"}, {"instance", "a:1"}, {"job", "other"}, {"zone", "z"}}));
+
+  // On a combination: merged once per pair of lists when a LabelMerges is given.
+  LabelMerges merges;
+  const Labels state({{"__name__", "ALERTS"}, {"alertstate", "firing"}});
+  const Labels a1 = alert.with(state, &merges);
+  const Labels a2 = alert.with(state, &merges);
+  const Labels a3 = alert.with(state);  // without: a copy, equal all the same
+  const Labels expected({{"__name__", "ALERTS"},
+                         {"alertname", "Down"},
+                         {"alertstate", "firing"},
+                         {"instance", "a:1"},
+                         {"job", "node"},
+                         {"severity", "page"}});
+  EXPECT_EQ(a1, expected);
+  EXPECT_EQ(a2, expected);
+  EXPECT_EQ(a3, expected);
+  EXPECT_EQ(a1.hash(), expected.hash());
+  EXPECT_EQ(a1.withoutName(), expected.withoutName());
+
+  // Changing a shared set copies it, and never changes the sets it shares with.
+  Labels changed = a1;
+  changed.set("job", "x");
+  changed.erase("alertname");
+  EXPECT_EQ(changed.get("job"), "x");
+  EXPECT_EQ(changed.get("alertname"), "");
+  EXPECT_EQ(changed.items().size(), 5u);
+  EXPECT_EQ(a1, expected);
+  EXPECT_EQ(alert, alert_plain);
+  Labels renamed = no_name;
+  renamed.set("__name__", "up2");
+  EXPECT_EQ(renamed, Labels({{"__name__", "up2"}, {"instance", "a:1"}, {"job", "node"}}));
+  // A value taken from the set itself stays valid while the set changes.
+  Labels self = series;
+  self.set("exported_instance", self.get("instance"));
+  self.set("zz", self.get("__name__"));
+  EXPECT_EQ(self.get("exported_instance"), "a:1");
+  EXPECT_EQ(self.get("zz"), "up");
+  EXPECT_TRUE(Labels(std::vector<Label>{{"__name__", "x"}}).withoutName().empty());
 }
 
 TEST(PromqlValues, GoFloatFormatting) {
