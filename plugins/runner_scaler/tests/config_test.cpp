@@ -21,10 +21,9 @@ std::string errorOf(const std::string& yaml) {
 }
 
 TEST(Config, ReadsEveryKeyOfTheIssue) {
-  const std::string key_file = ::testing::TempDir() + "/scaler-app.pem";
-  std::ofstream(key_file) << "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n";
-  const std::string secret_file = ::testing::TempDir() + "/scaler-webhook";
-  std::ofstream(secret_file) << "s3cret\n";
+  const std::string key_file =
+      test::tempFile("app.pem", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n");
+  const std::string secret_file = test::tempFile("webhook", "s3cret\n");
   auto c = parse(R"(backend: dry_run
 github:
   api_url: https://ghe.example.com/api/v3/

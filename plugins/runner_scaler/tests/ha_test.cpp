@@ -104,11 +104,7 @@ class SharedBackend final : public Backend {
 
 // A PAT file for configs with scale-set pools (the config reads it).
 std::string tokenFile() {
-  static const std::string path = [] {
-    std::string p = ::testing::TempDir() + "/runner_scaler_ha_test_token";
-    std::ofstream(p) << "ghp_test_token\n";
-    return p;
-  }();
+  static const std::string path = test::tempFile("ha_pat", "ghp_test_token\n");
   return path;
 }
 
@@ -545,8 +541,7 @@ TEST(HaPlugin, OnlyTheLeaderRunsTheScaleSetSourceAndLosingTheLeaseStopsIt) {
 }
 
 TEST(HaPlugin, AScaleSetTermThatCannotStartIsRetriedByTheLeader) {
-  const std::string token = ::testing::TempDir() + "/runner_scaler_ha_retry_token";
-  std::ofstream(token) << "ghp_rotating\n";
+  const std::string token = test::tempFile("ha_retry_pat", "ghp_rotating\n");
   Harness h(
       baseConfig("    demand: scale_set\n", "",
                  "  token_file: " + token +
@@ -567,8 +562,7 @@ TEST(HaPlugin, AScaleSetTermThatCannotStartIsRetriedByTheLeader) {
 }
 
 TEST(HaPlugin, FollowersSpendNoRateLimitAndANewLeaderPollsOnceBeforeActing) {
-  const std::string token = ::testing::TempDir() + "/runner_scaler_ha_poll_token";
-  std::ofstream(token) << "ghp_poll_token\n";
+  const std::string token = test::tempFile("ha_poll_pat", "ghp_poll_token\n");
   auto kv = std::make_shared<testing::InMemoryKvStore>();
   Harness h(baseConfig("", "leader_election: {backend: kv}\n",
                        "  api_url: https://api.github.test\n  repositories: [acme/infra]\n"

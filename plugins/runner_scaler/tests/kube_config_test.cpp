@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "config.h"
+#include "test_support.h"
 
 namespace appliance::plugins::runner_scaler {
 namespace {
@@ -16,11 +17,7 @@ Result<ScalerConfig> parse(const std::string& yaml) {
   return parseConfig(*node);
 }
 
-std::string tokenFile() {
-  const auto path = std::filesystem::temp_directory_path() / "kube-config-test-token";
-  std::ofstream(path) << "ghp_x\n";
-  return path.string();
-}
+std::string tokenFile() { return test::tempFile("kube_config_pat", "ghp_x\n"); }
 
 TEST(KubeConfig, DefaultsAndTheRunnerScopeFromGitHub) {
   auto c = parse("backend: kubernetes\ngithub: {token_file: " + tokenFile() +

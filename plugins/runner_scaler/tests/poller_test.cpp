@@ -17,15 +17,9 @@ namespace {
 
 using test::Harness;
 using test::jobEvent;
+using test::tempFile;
 
 const std::vector<std::string> kLinux = {"self-hosted", "linux", "terraform", "kubernetes"};
-
-std::string tempFile(const std::string& name, const std::string& content) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("runner_scaler_" + std::to_string(::getpid()) + "_" + name);
-  std::ofstream(path) << content;
-  return path.string();
-}
 
 HttpClientResponse answer(int status, std::string body, std::vector<HttpHeader> headers = {}) {
   HttpClientResponse r;

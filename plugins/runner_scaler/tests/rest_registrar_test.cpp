@@ -10,6 +10,7 @@
 #include "appliance/testing/fake_context.h"
 #include "appliance/testing/fake_http_client.h"
 #include "rest_runner_registrar.h"
+#include "test_support.h"
 
 namespace appliance::plugins::runner_scaler {
 namespace {
@@ -30,8 +31,7 @@ HttpClientResponse answer(int status, std::string body = {}, std::vector<HttpHea
 class RestRegistrarTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    token_file_ = ::testing::TempDir() + "/registrar-pat";
-    std::ofstream(token_file_) << kPat << "\n";
+    token_file_ = test::tempFile("registrar_pat", std::string(kPat) + "\n");
     pool_.policy.name = "linux";
     pool_.labels = {"kubernetes", "linux"};
   }

@@ -2,6 +2,10 @@
 // Shared helpers for the runner_scaler unit tests: webhook bodies as GitHub sends them and a
 // plugin wired to a FakeContext without its decision thread (tests call step()).
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +18,16 @@
 namespace appliance::plugins::runner_scaler::test {
 
 inline constexpr const char* kSecret = "It's a Secret to Everybody";
+
+// Writes `content` to a temp file unique to this process and returns its path. ctest runs
+// every test case as its own process, in parallel: a fixed name would be rewritten (truncated)
+// by one case while another reads it.
+inline std::string tempFile(const std::string& name, const std::string& content) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("runner_scaler_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(path) << content;
+  return path.string();
+}
 
 // A workflow_job webhook body in GitHub's documented shape.
 inline std::string jobEvent(const std::string& action, std::int64_t id,

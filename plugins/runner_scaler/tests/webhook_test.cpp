@@ -60,8 +60,7 @@ TEST(Webhook, RefusesUnsignedWrongAndTruncatedDeliveriesWithoutCountingThem) {
 }
 
 TEST(Webhook, ARotatedSecretFileIsPickedUpOnReload) {
-  const std::string file = ::testing::TempDir() + "/scaler-webhook-secret";
-  std::ofstream(file) << "first-secret\n";
+  const std::string file = test::tempFile("webhook_secret", "first-secret\n");
   Harness h(std::string("github: {webhook_secret_file: ") + file + "}\n" +
             "pools: [{name: linux, labels: [linux]}]\n");
   const std::string body = jobEvent("queued", 1, {"linux"});
