@@ -11,8 +11,8 @@ const [modulesDir, ...files] = process.argv.slice(2);
 const YAML = require(require.resolve('yaml', { paths: [modulesDir] }));
 
 const SCALER_VERBS = {
-  'pods': ['create', 'delete', 'get', 'list', 'watch'],
-  'secrets': ['create', 'delete', 'get'],
+  'pods': ['create', 'delete', 'get', 'list', 'watch', 'patch'],
+  'secrets': ['create', 'delete', 'list', 'patch'],
   'apps/deployments': ['get', 'patch', 'update'],
   'apps/deployments/scale': ['get', 'patch', 'update'],
   'coordination.k8s.io/leases': ['create', 'get', 'update'],
@@ -82,7 +82,17 @@ function checkPod(spec, where, fail, { component, needProbes }) {
 }
 
 function checkRbac(obj, where, fail) {
-  if (obj.kind === 'ClusterRole' || obj.kind === 'ClusterRoleBinding') fail(`${where}: cluster-wide RBAC`);
+  // The one cluster-wide grant allowed: the scaler's opt-in `list nodes` (scaler.rbac.nodes).
+  const nodesOnly = (r) => r.length === 1 && JSON.stringify(r[0].apiGroups) === '[""]' &&
+    JSON.stringify(r[0].resources) === '["nodes"]' && JSON.stringify(r[0].verbs) === '["list"]';
+  if (obj.kind === 'ClusterRole') {
+    if (nodesOnly(obj.rules || [])) return;
+    fail(`${where}: cluster-wide RBAC beyond list nodes`);
+  }
+  if (obj.kind === 'ClusterRoleBinding') {
+    if (!String(obj.roleRef.name).endsWith('-nodes')) fail(`${where}: cluster-wide RBAC`);
+    return;
+  }
   for (const rule of obj.rules || []) {
     for (const field of ['verbs', 'resources', 'apiGroups', 'resourceNames']) {
       if ((rule[field] || []).some((x) => x.includes('*'))) fail(`${where}: wildcard in ${field}`);
