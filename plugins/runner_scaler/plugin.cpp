@@ -226,7 +226,10 @@ Status RunnerScalerPlugin::startLeaderElection(const std::shared_ptr<KvStore>& k
   options.identity = self;
   options.lease_duration = le.lease_duration;
   options.renew_period = le.renew_period;
-  options.on_change = [scaler = scaler_](bool leader) { scaler->setLeading(leader); };
+  // Weak: the scaler holds the elector (leaderCheck below); a strong pointer back would leak both.
+  options.on_change = [weak = std::weak_ptr<Scaler>(scaler_)](bool leader) {
+    if (auto scaler = weak.lock()) scaler->setLeading(leader);
+  };
   auto elector = LeaderElector::start(*context_, lease_backend_, std::move(options));
   if (!elector) return elector.status();
   elector_ = *elector;
