@@ -36,7 +36,11 @@ class LabelRange {
     iterator() = default;
     iterator(const Label* a, const Label* a_end, const Label* hidden, const Label* b,
              const Label* b_end)
-        : a_(a == hidden ? a + 1 : a), a_end_(a_end), hidden_(hidden), b_(b), b_end_(b_end) {
+        : a_(hidden != nullptr && a == hidden ? a + 1 : a),
+          a_end_(a_end),
+          hidden_(hidden),
+          b_(b),
+          b_end_(b_end) {
       pick();
     }
     reference operator*() const { return *cur_; }
