@@ -74,6 +74,14 @@ void readKubernetesConfig(ConfigReader k, ScalerConfig& config) {
   } else if (!kc.deployments.empty()) {
     k.error("mode", "must be deployment when deployment(s) are set");
   }
+  // A JIT runner pod takes exactly one job, so reused runners cannot be honoured here.
+  for (const auto& p : config.pools) {
+    if (used && !kc.deploymentMode() && !p.runner.ephemeral) {
+      k.error("mode", "is ephemeral (a JIT runner pod per job), but pool '" + p.policy.name +
+                          "' sets runner.ephemeral: false: use mode: deployment or drop "
+                          "ephemeral: false");
+    }
+  }
   kc.scaler_id = k.string("scaler_id", kc.scaler_id);
   if (!isDnsLabel(kc.scaler_id, 20)) {
     k.error("scaler_id", "must be a lowercase DNS label of at most 20 characters, e.g. appliance");

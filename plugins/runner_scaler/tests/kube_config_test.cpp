@@ -75,6 +75,36 @@ TEST(KubeConfig, DeploymentMode) {
   EXPECT_EQ(c->kubernetes.deployments.size(), 2u);
 }
 
+TEST(KubeConfig, ReusedRunnersNeedDeploymentMode) {
+  const std::string gh = "github: {token_file: " + tokenFile() + ", organization: acme}\n";
+  auto c = parse("backend: kubernetes\n" + gh +
+                 "pools: [{name: linux}, {name: big, runner: {ephemeral: false}}]\n");
+  ASSERT_FALSE(c.isOk());
+  const std::string message = c.status().message();
+  EXPECT_NE(message.find("scaler.yaml:"), std::string::npos) << message;
+  EXPECT_NE(message.find("kubernetes.mode"), std::string::npos) << message;
+  EXPECT_NE(message.find("pool 'big' sets runner.ephemeral: false"), std::string::npos) << message;
+  EXPECT_NE(message.find("use mode: deployment or drop ephemeral: false"), std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("'linux'"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+  // Explicit mode: ephemeral is refused the same way; ephemeral: true is fine.
+  c = parse("backend: kubernetes\n" + gh +
+            "pools: [{name: a, runner: {ephemeral: false}}]\nkubernetes: {mode: ephemeral}\n");
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find("pool 'a'"), std::string::npos);
+  EXPECT_TRUE(
+      parse("backend: kubernetes\n" + gh + "pools: [{name: a, runner: {ephemeral: true}}]\n")
+          .isOk());
+  // Honoured: a Deployment of long-lived runners, and the dry run.
+  c = parse(
+      "backend: kubernetes\npools: [{name: a, runner: {ephemeral: false}}]\n"
+      "kubernetes: {mode: deployment, deployment: runners}\n");
+  EXPECT_TRUE(c.isOk()) << c.status().message();
+  c = parse("pools: [{name: a, runner: {ephemeral: false}}]\n");
+  EXPECT_TRUE(c.isOk()) << c.status().message();
+}
+
 TEST(KubeConfig, RejectsBadValuesWithLocationAndFix) {
   const std::string gh = "github: {token_file: " + tokenFile() + ", organization: acme}\n";
   const struct {

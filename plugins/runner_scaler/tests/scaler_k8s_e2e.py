@@ -9,10 +9,12 @@ runner is deregistered and deleted after the scale-down delay, a busy one (GitHu
 a pod lost with its spot node is replaced while its job is still running; a rotated
 service-account token is picked up; no token or JIT config appears in the log.
 """
+import base64
 import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -36,6 +38,7 @@ NS = "ci"
 BINARY = None
 FAKE_KUBE = os.path.join(HERE, "..", "..", "..", "tests", "fakes", "kube_apiserver",
                          "fake_kube_apiserver.py")
+PG_SCRIPT = os.path.join(HERE, "..", "..", "..", "scripts", "pg-test-cluster.sh")
 
 
 def free_port():
@@ -294,7 +297,6 @@ runner_scaler:
         self.assertNotIn(runner["jit"], json.dumps(pod))
         code, secret = self.kube_api("GET", f"/api/v1/namespaces/{NS}/secrets/{name}")
         self.assertEqual(code, 200)
-        import base64
         self.assertEqual(base64.b64decode(secret["data"]["jitconfig"]).decode(), runner["jit"])
         self.assertEqual(secret["metadata"]["ownerReferences"][0]["uid"], pod["metadata"]["uid"])
         # The job runs on it and completes; the runner exits: pod and Secret go.
@@ -369,8 +371,276 @@ runner_scaler:
             self.assertNotIn(jit, text)
 
 
+class LeaseFailover(unittest.TestCase):
+    """Issue #12: "Lease failover between two scaler processes with no duplicate pods and no
+    lost demand", with the real Kubernetes supply side on both replicas."""
+    LEASE = 4  # seconds; renew every second
+
+    @classmethod
+    def setUpClass(cls):
+        cls.procs = {}
+        cls.kube = cls.github = None
+        cls.dir = tempfile.TemporaryDirectory(prefix="scaler-k8s-ha-e2e-")
+        d = cls.dir.name
+        os.chmod(d, 0o755)  # the cluster may run as the postgres user
+        cls.state = os.path.join(d, "pg.state")
+        out = subprocess.run([PG_SCRIPT, "start", cls.state], capture_output=True, text=True)
+        if out.returncode != 0:
+            cls.dir.cleanup()
+            raise RuntimeError("cannot start PostgreSQL: " + out.stderr)
+        pg_url = out.stdout.strip().splitlines()[-1]
+        try:
+            cls.start_fakes_and_scalers(d, pg_url)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def start_fakes_and_scalers(cls, d, pg_url):
+        make_certs(d)
+        token_file = cls.server_token = os.path.join(d, "kube-token")
+        write_atomic(token_file, KUBE_TOKEN)
+        port_file = os.path.join(d, "kube-port")
+        cls.kube_log = open(os.path.join(d, "kube.log"), "w+")
+        cls.kube = subprocess.Popen(
+            [sys.executable, FAKE_KUBE, "--cert", os.path.join(d, "server.pem"),
+             "--key", os.path.join(d, "server.key"), "--ca", os.path.join(d, "ca.pem"),
+             "--token-file", token_file, "--port-file", port_file],
+            stdout=cls.kube_log, stderr=subprocess.STDOUT)
+        eventually(lambda: os.path.exists(port_file) and read(port_file).strip(), 10)
+        cls.kube_url = "https://127.0.0.1:" + read(port_file).strip()
+        cls.tls = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+        cls.github, cls.fake = fake_github.serve(PAT)
+        api = f"http://127.0.0.1:{cls.github.server_address[1]}"
+        pat_file = os.path.join(d, "pat")
+        write_atomic(pat_file, PAT + "\n")
+        kubeconfig = os.path.join(d, "kubeconfig")
+        write_atomic(kubeconfig, f"""apiVersion: v1
+kind: Config
+current-context: e2e
+clusters:
+- name: fake
+  cluster: {{server: "{cls.kube_url}", certificate-authority: {d}/ca.pem}}
+users:
+- name: scaler
+  user: {{tokenFile: {token_file}}}
+contexts:
+- name: e2e
+  context: {{cluster: fake, user: scaler, namespace: {NS}}}
+""")
+        for name in ("scaler-a", "scaler-b"):  # the scalers' own pods, for their events
+            cls.kube_api("POST", f"/api/v1/namespaces/{NS}/pods", {
+                "metadata": {"name": name},
+                "spec": {"containers": [{"name": "scaler", "image": "appliance"}]}})
+        for name in ("scaler-a", "scaler-b"):
+            listen, metrics = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+            config = os.path.join(d, f"{name}.yaml")
+            write_atomic(config, f"""http: {{listen: "{listen}", access_log: false}}
+data: {{dir: {d}/data-{name}}}
+instance: {{id: {name}}}
+roles: {{scaler: [storage_postgres, runner_scaler, metrics_exporter]}}
+storage_postgres: {{url: "{pg_url}", sslmode: disable}}
+metrics_exporter: {{listen: "{metrics}"}}
+runner_scaler:
+  backend: kubernetes
+  decision_interval: 100ms
+  coalesce: 20ms
+  store_sync_interval: 300ms
+  leader_election: {{backend: kubernetes, kubeconfig: {kubeconfig}, namespace: {NS},
+                    lease_name: runner-scaler, lease_duration: {cls.LEASE}s, renew_period: 1s}}
+  github:
+    api_url: {api}
+    token_file: {pat_file}
+    webhook_secret: "{SECRET}"
+  kubernetes:
+    kubeconfig: {kubeconfig}
+    runner_scope: acme/infra
+    maintain_interval: 1s
+  pools:
+    - name: linux
+      labels: [linux, terraform, kubernetes]
+      min: 0
+      max: 20
+      scale_down_delay: 10m
+      runner:
+        image: ghcr.io/actions/actions-runner:2.321.0
+        work_volume_size: 20Gi
+""")
+            log = open(os.path.join(d, f"{name}.log"), "w+")
+            env = dict(os.environ, POD_NAME=name, POD_NAMESPACE=NS)
+            proc = subprocess.Popen([BINARY, f"--config={config}", "--role=scaler"],
+                                    stdout=log, stderr=subprocess.STDOUT, env=env)
+            cls.procs[name] = {"proc": proc, "log": log, "listen": listen, "metrics": metrics}
+        for name in cls.procs:
+            if not eventually(lambda: cls.http(name, "GET", "/readyz")[0] == 200, timeout=30):
+                raise RuntimeError(f"{name} did not become ready:\n" + cls.output(name))
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in cls.procs.values():
+            if p["proc"].poll() is None:
+                p["proc"].send_signal(signal.SIGTERM)
+                try:
+                    p["proc"].wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p["proc"].kill()
+                    p["proc"].wait()
+        if cls.kube:
+            cls.kube.terminate()
+            try:
+                cls.kube.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                cls.kube.kill()
+            cls.kube_log.close()
+        if cls.github:
+            cls.github.shutdown()
+        leaked = []
+        if cls.github:
+            secrets = [PAT, KUBE_TOKEN, SECRET] + list(cls.fake.issued_jit_configs)
+            for name in cls.procs:
+                text = cls.output(name)
+                leaked += [name for s in secrets if s in text]
+        for p in cls.procs.values():
+            p["log"].close()
+        subprocess.run([PG_SCRIPT, "stop", cls.state], capture_output=True)
+        cls.dir.cleanup()
+        if leaked:
+            raise AssertionError("secrets appear in the logs of %s" % sorted(set(leaked)))
+
+    @classmethod
+    def output(cls, name):
+        cls.procs[name]["log"].flush()
+        with open(cls.procs[name]["log"].name) as f:
+            return f.read()
+
+    @classmethod
+    def http(cls, name, method, path, body=b"", headers=None):
+        rq = urllib.request.Request(f"http://{cls.procs[name]['listen']}{path}",
+                                    data=body or None, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(rq, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return 0, ""
+
+    kube_api = classmethod(ScalerKubernetesE2E.kube_api.__func__)
+    runner_pods = ScalerKubernetesE2E.runner_pods
+    pod_names = ScalerKubernetesE2E.pod_names
+
+    def metric(self, name, metric):
+        try:
+            with urllib.request.urlopen(f"http://{self.procs[name]['metrics']}/metrics",
+                                        timeout=5) as r:
+                body = r.read().decode()
+        except OSError:
+            return None
+        m = re.search(r"^" + re.escape(metric) + r"(?:\{\})? ([0-9.e+-]+)$", body, re.M)
+        return float(m.group(1)) if m else None
+
+    def leaders(self):
+        return [n for n, p in self.procs.items()
+                if p["proc"].poll() is None and self.metric(n, "appliance_scaler_leader") == 1]
+
+    def pool(self, name):
+        code, body = self.http(name, "GET", "/runners", headers={"Accept": "application/json"})
+        if code != 200:
+            return None
+        return next(p for p in json.loads(body)["pools"] if p["name"] == "linux")
+
+    def deliver(self, name, body, delivery):
+        sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        code, _ = self.http(name, "POST", "/webhooks/github", body, {
+            "X-Hub-Signature-256": sig, "X-GitHub-Event": "workflow_job",
+            "X-GitHub-Delivery": delivery, "Content-Type": "application/json"})
+        self.assertEqual(code, 202)
+
+    def holder(self):
+        code, lease = self.kube_api(
+            "GET", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases/runner-scaler")
+        return lease["spec"].get("holderIdentity") if code == 200 else None
+
+    def test_failover_no_duplicate_pods_no_lost_demand(self):
+        n, m = 4, 3
+        # Exactly one leads, both agree, and the Lease names it.
+        self.assertTrue(eventually(lambda: len(self.leaders()) == 1, timeout=20),
+                        self.output("scaler-a")[-2000:] + self.output("scaler-b")[-2000:])
+        time.sleep(2)  # two more renewals: still exactly one
+        leaders = self.leaders()
+        self.assertEqual(len(leaders), 1)
+        leader = leaders[0]
+        follower = "scaler-b" if leader == "scaler-a" else "scaler-a"
+        self.assertEqual(self.metric(follower, "appliance_scaler_leader"), 0)
+        self.assertEqual(self.holder(), leader)
+
+        # N queued jobs, all sent to the follower: the leader creates exactly N pods.
+        for k in range(n):
+            self.deliver(follower, job_event("queued", 7000 + k), f"ha-q-{k}")
+        self.assertTrue(eventually(lambda: len(self.runner_pods()) == n, timeout=15),
+                        self.pod_names())
+        time.sleep(1.5)  # several decision intervals and store syncs later: still N
+        before = self.pod_names()
+        self.assertEqual(len(before), n, before)
+        self.assertEqual(len(set(before)), n)
+        # The follower sees the leader's pods through its own watch, but never creates any.
+        self.assertEqual(self.pool(follower)["supply"]["current"], n, "seen through its watch")
+        self.assertEqual(self.output(leader).count("runner pod created"), n)
+        self.assertEqual(self.output(follower).count("runner pod created"), 0,
+                         "a follower never acts")
+        self.assertEqual(self.pool(follower)["demand"]["queued"], n, "the follower sees it")
+        self.assertEqual(self.pool(leader)["demand"]["queued"], n)
+        created_by = [p["metadata"]["labels"].get("runner-scaler.appliance.dev/pool")
+                      for p in self.runner_pods()]
+        self.assertEqual(created_by, ["linux"] * n)
+
+        # kill -9 the leader; M more queued jobs go to the survivor at once, before takeover.
+        killed = time.time()
+        self.procs[leader]["proc"].send_signal(signal.SIGKILL)
+        self.procs[leader]["proc"].wait(timeout=10)
+        for k in range(m):
+            self.deliver(follower, job_event("queued", 7100 + k), f"ha-q2-{k}")
+        self.assertEqual(self.pod_names(), before, "nobody acts while the lease is held")
+        self.assertTrue(eventually(lambda: self.metric(follower, "appliance_scaler_leader") == 1,
+                                   timeout=self.LEASE + 10), self.output(follower)[-3000:])
+        print(f"\n  k8s lease taken over {time.time() - killed:.2f} s after kill -9 "
+              f"(leaseDurationSeconds {self.LEASE})", file=sys.stderr)
+        self.assertEqual(self.holder(), follower)
+        self.assertTrue(eventually(lambda: len(self.runner_pods()) == n + m, timeout=15),
+                        self.pod_names())
+        time.sleep(2)  # many decision intervals later: no duplicates appear
+        after = self.pod_names()
+        self.assertEqual(len(after), n + m, after)
+        self.assertEqual(len(set(after)), n + m, "pod names unique")
+        self.assertTrue(set(before) <= set(after), "the old leader's pods are kept, not replaced")
+        self.assertEqual(self.output(follower).count("runner pod created"), m,
+                         "the new leader created only the new demand's pods")
+        pool = self.pool(follower)
+        self.assertEqual(pool["demand"]["queued"], n + m, "every job's demand kept")
+        self.assertEqual(pool["supply"]["current"], n + m, json.dumps(pool))
+        self.assertEqual(pool["desired"], n + m)
+        # One registration and one Secret per pod, none left over.
+        with self.fake.lock:
+            registered = sorted(r["name"] for r in self.fake.runners.values())
+        self.assertEqual(registered, after)
+        code, secrets = self.kube_api("GET", f"/api/v1/namespaces/{NS}/secrets")
+        self.assertEqual(code, 200)
+        self.assertEqual(sorted(s["metadata"]["name"] for s in secrets["items"]
+                                if s["metadata"]["name"] in after), after)
+        # No JIT config, token or webhook secret in either log.
+        with self.fake.lock:
+            jits = list(self.fake.issued_jit_configs)
+        self.assertEqual(len(jits), n + m)
+        for name in self.procs:
+            text = self.output(name)
+            for secret in [PAT, KUBE_TOKEN, SECRET] + jits:
+                self.assertNotIn(secret, text, name)
+
+
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)
     if len(sys.argv) > 1 and sys.argv[1].endswith(".py"):
         FAKE_KUBE = sys.argv.pop(1)
+    if len(sys.argv) > 1 and sys.argv[1].endswith(".sh"):
+        PG_SCRIPT = sys.argv.pop(1)
     unittest.main(verbosity=2)
