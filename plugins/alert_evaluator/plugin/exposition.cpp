@@ -248,7 +248,6 @@ std::optional<double> parseValue(std::string_view text) {
 }
 
 ParseResult parse(std::string_view text) {
-  ParseResult result;
   // Lines that start like a metric name: reserving that many avoids doubling a large
   // scrape's vector (comments and blank lines do not count).
   std::size_t sample_lines = 0;
@@ -258,7 +257,16 @@ ParseResult parse(std::string_view text) {
       ++sample_lines;
     }
   }
-  result.samples.reserve(sample_lines);
+  std::vector<ParsedSample> samples;
+  samples.reserve(sample_lines);
+  ParseResult result =
+      parse(text, [&](ParsedSample& sample) { samples.push_back(std::move(sample)); });
+  result.samples = std::move(samples);
+  return result;
+}
+
+ParseResult parse(std::string_view text, const std::function<void(ParsedSample&)>& each) {
+  ParseResult result;
   int line_no = 0;
   std::size_t start = 0;
   while (start <= text.size()) {
@@ -333,7 +341,8 @@ ParseResult parse(std::string_view text) {
       result.error = std::move(err);
       return result;
     }
-    result.samples.push_back(std::move(sample));
+    ++result.sample_count;
+    each(sample);
     if (last) break;
   }
   return result;

@@ -7,8 +7,14 @@
 // lines, and OpenMetrics' `# EOF` tolerated (nothing after it is read). Histograms and
 // summaries are their `_bucket`/`_sum`/`_count` and quantile samples. The first error ends
 // parsing with the line and column. Pure function; safe from any thread.
+//
+// parse(text) keeps every sample; parse(text, each) hands each sample to `each` as it is read
+// and keeps none (a large scrape's samples are never all in memory: the scraper validates
+// the text with a no-op `each`, then reads it again straight into the store).
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,7 +32,8 @@ struct ParsedSample {
 };
 
 struct ParseResult {
-  std::vector<ParsedSample> samples;
+  std::vector<ParsedSample> samples;         // empty when parsed with `each`
+  std::size_t sample_count = 0;              // the samples read (all of them when ok())
   std::map<std::string, std::string> types;  // metric family -> type
   std::map<std::string, std::string> help;   // metric family -> unescaped help text
   std::string error;                         // "line 3, column 7: ..." ; "" when ok
@@ -34,6 +41,10 @@ struct ParseResult {
 };
 
 ParseResult parse(std::string_view text);
+// The same parse, streaming: `each` sees the samples in order (up to the first error, if
+// any, which then ends the parse as above); the result has types, help, sample_count and
+// error, and no samples.
+ParseResult parse(std::string_view text, const std::function<void(ParsedSample&)>& each);
 
 // Go's strconv.ParseFloat for exposition values; nullopt when `text` is not a number.
 std::optional<double> parseValue(std::string_view text);

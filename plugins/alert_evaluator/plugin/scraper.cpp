@@ -34,16 +34,19 @@ ScrapeOutcome fetchTarget(HttpClient& client, const ScrapeTarget& target,
     outcome.error = "server returned HTTP status " + std::to_string(response.value().status);
     return outcome;
   }
-  outcome.parsed = exposition::parse(response.value().body);
+  // Validate and count only; applyScrape reads the samples from the text.
+  outcome.parsed = exposition::parse(response.value().body, [](exposition::ParsedSample&) {});
   if (!outcome.parsed.ok()) {
     outcome.error = "parsing the exposition: " + outcome.parsed.error;
     return outcome;
   }
   if (target.sample_limit > 0 &&
-      static_cast<std::int64_t>(outcome.parsed.samples.size()) > target.sample_limit) {
-    outcome.error = "sample limit exceeded: " + std::to_string(outcome.parsed.samples.size()) +
+      static_cast<std::int64_t>(outcome.parsed.sample_count) > target.sample_limit) {
+    outcome.error = "sample limit exceeded: " + std::to_string(outcome.parsed.sample_count) +
                     " samples > sample_limit " + std::to_string(target.sample_limit);
+    return outcome;
   }
+  outcome.body = std::move(response.value().body);
   return outcome;
 }
 
@@ -52,35 +55,41 @@ std::size_t applyScrape(promql::SeriesStore& store, ScrapeTarget& target, Scrape
   const bool up = outcome.error.empty();
   std::vector<promql::Labels> seen;  // sorted below: half the memory of a std::set
   std::size_t appended = 0;
-  if (up) {
-    seen.reserve(outcome.parsed.samples.size());
-    for (auto& sample : outcome.parsed.samples) {
-      const std::string_view name = sample.labels.get(promql::kMetricNameLabel);
-      if (target.drop_alert_series && (name == "ALERTS" || name == "ALERTS_FOR_STATE")) continue;
-      promql::Labels labels;
-      const auto target_items = target.labels.items();
-      if (std::none_of(target_items.begin(), target_items.end(),
-                       [&](const promql::Label& l) { return sample.labels.has(l.name); })) {
-        // No clash: the sample's labels and the target's, both lists shared, no copy.
-        labels = sample.labels.with(target.labels);
-      } else {
-        labels = sample.labels;
-        for (const auto& l : target_items) {
-          const std::string_view scraped = labels.get(l.name);
-          if (!scraped.empty()) {
-            if (target.honor_labels) continue;
-            labels.set("exported_" + l.name, scraped);
-          }
-          labels.set(l.name, l.value);
+  const auto add = [&](exposition::ParsedSample& sample) {
+    const std::string_view name = sample.labels.get(promql::kMetricNameLabel);
+    if (target.drop_alert_series && (name == "ALERTS" || name == "ALERTS_FOR_STATE")) return;
+    promql::Labels labels;
+    const auto target_items = target.labels.items();
+    if (std::none_of(target_items.begin(), target_items.end(),
+                     [&](const promql::Label& l) { return sample.labels.has(l.name); })) {
+      // No clash: the sample's labels and the target's, both lists shared, no copy.
+      labels = sample.labels.with(target.labels);
+    } else {
+      labels = sample.labels;
+      for (const auto& l : target_items) {
+        const std::string_view scraped = labels.get(l.name);
+        if (!scraped.empty()) {
+          if (target.honor_labels) continue;
+          labels.set("exported_" + l.name, scraped);
         }
+        labels.set(l.name, l.value);
       }
-      // A sample with its own timestamp is stored at it and never stale-marked (Prometheus).
-      if (sample.timestamp_ms) {
-        store.append(labels, *sample.timestamp_ms, sample.value);
-      } else {
-        seen.push_back(store.append(labels, ts_ms, sample.value));
-      }
-      ++appended;
+    }
+    // A sample with its own timestamp is stored at it and never stale-marked (Prometheus).
+    if (sample.timestamp_ms) {
+      store.append(labels, *sample.timestamp_ms, sample.value);
+    } else {
+      seen.push_back(store.append(labels, ts_ms, sample.value));
+    }
+    ++appended;
+  };
+  if (up) {
+    seen.reserve(std::max(outcome.parsed.sample_count, outcome.parsed.samples.size()));
+    if (!outcome.body.empty()) {
+      // Validated by fetchTarget; read again, one sample at a time, straight into the store.
+      exposition::parse(outcome.body, add);
+    } else {
+      for (auto& sample : outcome.parsed.samples) add(sample);
     }
   }
   std::sort(seen.begin(), seen.end());
@@ -101,7 +110,9 @@ std::size_t applyScrape(promql::SeriesStore& store, ScrapeTarget& target, Scrape
   };
   report("up", up ? 1 : 0);
   report("scrape_duration_seconds", outcome.duration_seconds);
-  report("scrape_samples_scraped", static_cast<double>(outcome.parsed.samples.size()));
+  const std::size_t scraped =
+      outcome.body.empty() ? outcome.parsed.samples.size() : outcome.parsed.sample_count;
+  report("scrape_samples_scraped", static_cast<double>(scraped));
   return appended;
 }
 

@@ -32,7 +32,12 @@ struct ScrapeTarget {
 };
 
 struct ScrapeOutcome {
+  // Either the samples themselves (parsed.samples), or, as fetchTarget leaves it, the
+  // exposition text in `body`, validated (parsed has its types, help and sample_count, no
+  // samples): applyScrape then reads the text again one sample at a time, so a scrape's
+  // parsed samples are never all in memory next to the store.
   exposition::ParseResult parsed;
+  std::string body;
   std::string error;  // transport, HTTP status, parse error or sample limit; "" when up
   double duration_seconds = 0;
 };

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "promql/value.h"
 
@@ -85,6 +87,38 @@ TEST(Exposition, ErrorsNameLineAndColumn) {
     EXPECT_NE(r.error.find(c.error), std::string::npos)
         << "input: " << c.text << "\nerror: " << r.error;
   }
+}
+
+TEST(Exposition, StreamingParseSeesTheSamplesParseKeeps) {
+  const std::string text =
+      "# HELP a An a.\n# TYPE a counter\na{x=\"1\"} 1 5000\na{x=\"2\"} 2\n# TYPE b gauge\nb NaN\n";
+  const auto kept = parse(text);
+  ASSERT_TRUE(kept.ok()) << kept.error;
+  std::vector<ParsedSample> seen;
+  const auto streamed = parse(text, [&](ParsedSample& s) { seen.push_back(s); });
+  ASSERT_TRUE(streamed.ok()) << streamed.error;
+  EXPECT_TRUE(streamed.samples.empty());
+  EXPECT_EQ(streamed.sample_count, 3u);
+  EXPECT_EQ(kept.sample_count, 3u);
+  EXPECT_EQ(streamed.types, kept.types);
+  EXPECT_EQ(streamed.help, kept.help);
+  ASSERT_EQ(seen.size(), kept.samples.size());
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].labels, kept.samples[i].labels) << i;
+    EXPECT_EQ(std::isnan(seen[i].value), std::isnan(kept.samples[i].value)) << i;
+    if (!std::isnan(seen[i].value)) {
+      EXPECT_EQ(seen[i].value, kept.samples[i].value) << i;
+    }
+    EXPECT_EQ(seen[i].timestamp_ms, kept.samples[i].timestamp_ms) << i;
+  }
+  // An error ends the stream where parse() stops: the samples before it, then the error.
+  seen.clear();
+  const auto bad = parse("a 1\nb 2\nc{ 3\nd 4\n", [&](ParsedSample& s) { seen.push_back(s); });
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error, parse("a 1\nb 2\nc{ 3\nd 4\n").error);
+  EXPECT_NE(bad.error.find("line 3"), std::string::npos) << bad.error;
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_EQ(bad.sample_count, 2u);
 }
 
 TEST(Exposition, ParseValueFollowsGo) {

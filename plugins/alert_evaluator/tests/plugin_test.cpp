@@ -231,6 +231,55 @@ TEST(Scraper, TargetLabelsStalenessAndFailedTargets) {
   EXPECT_EQ(count("up == 0", 3000), 1u);
 }
 
+// fetchTarget's outcome: the text validated (no samples kept), applyScrape reads it again
+// into the store. The store ends up as with the parsed samples handed over.
+TEST(Scraper, ValidatedTextAppendsLikeParsedSamples) {
+  const std::string first = "a{job=\"inner\",x=\"1\"} 1\nb 2\nc 3 500\n";
+  const std::string second = "a{job=\"inner\",x=\"1\"} 4\n";
+  promql::SeriesStore kept_store, streamed_store;
+  ScrapeTarget kept_target, streamed_target;
+  kept_target.labels = streamed_target.labels = promql::Labels({{"job", "j"}, {"instance", "h:1"}});
+  auto apply = [](promql::SeriesStore& store, ScrapeTarget& target, const std::string& text,
+                  bool streamed, std::int64_t ts) {
+    ScrapeOutcome o;
+    if (streamed) {
+      o.parsed = exposition::parse(text, [](exposition::ParsedSample&) {});
+      EXPECT_TRUE(o.parsed.samples.empty());
+      o.body = text;
+    } else {
+      o.parsed = exposition::parse(text);
+    }
+    return applyScrape(store, target, std::move(o), ts);
+  };
+  EXPECT_EQ(apply(kept_store, kept_target, first, false, 1000), 3u);
+  EXPECT_EQ(apply(streamed_store, streamed_target, first, true, 1000), 3u);
+  EXPECT_EQ(apply(kept_store, kept_target, second, false, 2000), 1u);
+  EXPECT_EQ(apply(streamed_store, streamed_target, second, true, 2000), 1u);
+  EXPECT_EQ(streamed_target.last_series, kept_target.last_series);
+  ASSERT_EQ(streamed_store.seriesCount(), kept_store.seriesCount());
+  for (const char* q :
+       {"a{exported_job=\"inner\",job=\"j\"}", "b", "c", "up", "scrape_samples_scraped"}) {
+    for (std::int64_t t : {500, 1000, 2000}) {
+      auto parsed = promql::parseExpr(q);
+      ASSERT_TRUE(parsed.ok()) << q;
+      const auto k = promql::Evaluator(kept_store).evaluate(*parsed.expr, t).value.vector;
+      const auto s = promql::Evaluator(streamed_store).evaluate(*parsed.expr, t).value.vector;
+      ASSERT_EQ(s.size(), k.size()) << q << " at " << t;
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        EXPECT_EQ(s[i].labels, k[i].labels) << q << " at " << t;
+        EXPECT_EQ(s[i].v, k[i].v) << q << " at " << t;
+      }
+    }
+  }
+  auto b_at_2000 = promql::parseExpr("b");
+  EXPECT_TRUE(
+      promql::Evaluator(streamed_store).evaluate(*b_at_2000.expr, 2000).value.vector.empty());
+  auto scraped = promql::parseExpr("scrape_samples_scraped");
+  const auto v = promql::Evaluator(streamed_store).evaluate(*scraped.expr, 2000).value.vector;
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].v, 1);
+}
+
 TEST(Scraper, HonorLabelsKeepsScrapedValues) {
   promql::SeriesStore store;
   ScrapeTarget target;
