@@ -935,6 +935,15 @@ void KubernetesBackend::cleanSecrets() {
 void KubernetesBackend::cleanRegistrations() {
   for (const auto& pool : options_.pools) {
     auto listed = registrar_->listRunners(pool);
+    if (!listed.isOk() && listed.status().code() == StatusCode::kFailedPrecondition) {
+      // The registrar cannot list (a scale set's runners): say so once, not every minute.
+      std::lock_guard lock(mutex_);
+      if (unlistable_pools_.insert(pool.policy.name).second) {
+        logger_.info("offline runner registrations of this pool are not cleaned up here",
+                     {{"pool", pool.policy.name}, {"reason", listed.status().message()}});
+      }
+      continue;
+    }
     if (!listed.isOk()) {
       logger_.warn("cannot list GitHub runners for cleanup",
                    {{"pool", pool.policy.name}, {"error", listed.status().message()}});

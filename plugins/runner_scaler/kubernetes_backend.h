@@ -172,9 +172,10 @@ class KubernetesBackend final : public Backend {
   const Clock& clock_;
   std::string ns_;
 
-  mutable std::mutex mutex_;         // pods_, in_flight_, stats_, last_maintain_
-  std::map<std::string, Pod> pods_;  // by pod (= runner) name
-  std::set<std::string> in_flight_;  // runner names being registered/created
+  mutable std::mutex mutex_;                // pods_, in_flight_, stats_, last_maintain_
+  std::map<std::string, Pod> pods_;         // by pod (= runner) name
+  std::set<std::string> in_flight_;         // runner names being registered/created
+  std::set<std::string> unlistable_pools_;  // pools whose registrar cannot list runners
   std::map<std::string, std::set<std::int64_t>> lost_jobs_;  // by pool
   Stats stats_;
   std::optional<TimePoint> last_maintain_;

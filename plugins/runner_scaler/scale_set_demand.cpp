@@ -226,4 +226,10 @@ Status PerPoolRunnerRegistrar::deregisterRunner(const PoolConfig& pool, std::int
   return (*target)->deregisterRunner(pool, runner_id);
 }
 
+Result<std::vector<RegisteredRunner>> PerPoolRunnerRegistrar::listRunners(const PoolConfig& pool) {
+  auto target = route(pool);
+  if (!target) return target.status();
+  return (*target)->listRunners(pool);
+}
+
 }  // namespace appliance::plugins::runner_scaler

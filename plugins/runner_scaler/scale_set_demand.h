@@ -122,6 +122,7 @@ class PerPoolRunnerRegistrar final : public RunnerRegistrar {
   Result<RunnerRegistration> registerRunner(const PoolConfig& pool,
                                             const std::string& runner_name) override;
   Status deregisterRunner(const PoolConfig& pool, std::int64_t runner_id) override;
+  Result<std::vector<RegisteredRunner>> listRunners(const PoolConfig& pool) override;
 
  private:
   Result<RunnerRegistrar*> route(const PoolConfig& pool);

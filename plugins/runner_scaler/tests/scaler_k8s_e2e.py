@@ -359,6 +359,43 @@ runner_scaler:
         self.ready(pods[0]["metadata"]["name"])
         self.assertTrue(self.wait_no_pods(), self.pod_states())
 
+    def test_5_orphans_are_cleaned_up_and_decisions_are_events(self):
+        # A crash between the Secret and the pod leaves a Secret of this scaler with no pod,
+        # and a registration that no runner will ever use; maintain() (every 1 s here) removes
+        # both, and nothing that belongs to another scaler.
+        for name, scaler in (("appliance-linux-0000abcd", "appliance"),
+                             ("other-linux-0000abcd", "other")):
+            code, _ = self.kube_api("POST", f"/api/v1/namespaces/{NS}/secrets", {
+                "metadata": {"name": name,
+                             "labels": {"runner-scaler.appliance.dev/scaler": scaler}},
+                "stringData": {"jitconfig": "x"}})
+            self.assertEqual(code, 201)
+        api = f"http://127.0.0.1:{self.github.server_address[1]}"
+        for name in ("appliance-linux-0badf00d", "someone-elses-runner"):
+            rq = urllib.request.Request(
+                api + "/repos/acme/infra/actions/runners/generate-jitconfig", method="POST",
+                data=json.dumps({"name": name, "runner_group_id": 1,
+                                 "labels": ["self-hosted"]}).encode(),
+                headers={"Authorization": "Bearer " + PAT, "Content-Type": "application/json"})
+            with urllib.request.urlopen(rq, timeout=10) as r:
+                self.assertEqual(r.status, 201)
+        secret = f"/api/v1/namespaces/{NS}/secrets/"
+        self.assertTrue(eventually(
+            lambda: self.kube_api("GET", secret + "appliance-linux-0000abcd")[0] == 404, 10),
+            self.output()[-2000:])
+        self.assertTrue(eventually(
+            lambda: self.github_runner("appliance-linux-0badf00d") is None, 10))
+        self.assertEqual(self.kube_api("GET", secret + "other-linux-0000abcd")[0], 200)
+        self.assertIsNotNone(self.github_runner("someone-elses-runner"))
+
+        # Every scale decision so far is an Event on the scaler's own pod.
+        code, events = self.kube_api("GET", f"/api/v1/namespaces/{NS}/events")
+        self.assertEqual(code, 200)
+        mine = [e for e in events["items"] if e["involvedObject"]["name"] == "scaler-0"]
+        reasons = {e["reason"] for e in mine}
+        self.assertIn("ScaledUp", reasons, json.dumps(mine)[:2000])
+        self.assertIn("ScaledDown", reasons, json.dumps(mine)[:2000])
+
     def test_9_no_token_or_jit_config_in_the_log(self):
         text = self.output()
         self.assertIn("runner pod created", text)
