@@ -18,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,27 +28,12 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_github  # noqa: E402
+from e2e_support import eventually, free_port  # noqa: E402
 
 SECRET = "It's a Secret to Everybody"
 PAT = "ghp_e2e_token_never_logged_0123456789"
 LABELS = ["self-hosted", "linux", "terraform", "kubernetes"]
 BINARY = None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def eventually(check, timeout=15.0, every=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    return check()
 
 
 def job_event(action, job_id, labels=LABELS, repo="acme/infra"):

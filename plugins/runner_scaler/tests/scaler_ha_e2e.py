@@ -29,7 +29,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,26 +37,13 @@ import unittest
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_support import eventually, free_port  # noqa: E402
+
 SECRET = "ha-webhook-secret-never-logged"
 PAT = "ghp_scaleset_e2e_token_never_logged_42"
 LABELS = ["self-hosted", "linux", "terraform", "kubernetes"]
 BINARY = PG_SCRIPT = FAKE_ACTIONS = KUBE_FAKE = None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def eventually(check, timeout=15.0, every=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    return check()
 
 
 def http(method, url, body=b"", headers=None, timeout=10):

@@ -16,8 +16,6 @@ import json
 import os
 import re
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,6 +27,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fake_github  # noqa: E402
+from e2e_support import (eventually, free_port, read, start_fake_kube, write_atomic,  # noqa: E402
+                         write_kubeconfig)
 
 SECRET = "k8s-e2e-webhook-secret"
 PAT = "ghp_k8s_e2e_token_never_logged_0123456789"
@@ -39,22 +39,6 @@ BINARY = None
 FAKE_KUBE = os.path.join(HERE, "..", "..", "..", "tests", "fakes", "kube_apiserver",
                          "fake_kube_apiserver.py")
 PG_SCRIPT = os.path.join(HERE, "..", "..", "..", "scripts", "pg-test-cluster.sh")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def eventually(check, timeout=15.0, every=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    return check()
 
 
 def now_iso():
@@ -72,69 +56,25 @@ def job_event(action, job_id, runner_name=None):
     }).encode()
 
 
-def make_certs(folder):
-    script = (
-        "set -e; cd '%s'; "
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=fake-kube-ca "
-        "-keyout ca.key -out ca.pem 2>/dev/null; "
-        "openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver -keyout server.key "
-        "-out server.csr 2>/dev/null; "
-        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext; "
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-        "-extfile san.ext -out server.pem 2>/dev/null" % folder)
-    subprocess.run(["sh", "-c", script], check=True)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def write_atomic(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
 class ScalerKubernetesE2E(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory(prefix="scaler-k8s-e2e-")
         d = cls.dir.name
-        make_certs(d)
         cls.server_token = os.path.join(d, "server-token")  # what the fake accepts
         cls.client_token = os.path.join(d, "client-token")  # what the scaler presents
         write_atomic(cls.server_token, KUBE_TOKEN)
         write_atomic(cls.client_token, KUBE_TOKEN)
-        port_file = os.path.join(d, "kube-port")
         cls.kube_log = open(os.path.join(d, "kube.log"), "w+")
-        cls.kube = subprocess.Popen(
-            [sys.executable, FAKE_KUBE, "--cert", os.path.join(d, "server.pem"),
-             "--key", os.path.join(d, "server.key"), "--ca", os.path.join(d, "ca.pem"),
-             "--token-file", cls.server_token, "--port-file", port_file],
-            stdout=cls.kube_log, stderr=subprocess.STDOUT)
-        eventually(lambda: os.path.exists(port_file) and read(port_file).strip(), 10)
-        cls.kube_url = "https://127.0.0.1:" + read(port_file).strip()
-        cls.tls = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+        cls.kube, cls.kube_url, cls.tls = start_fake_kube(FAKE_KUBE, d, cls.server_token,
+                                                          cls.kube_log)
 
         cls.github, cls.fake = fake_github.serve(PAT)
         api = f"http://127.0.0.1:{cls.github.server_address[1]}"
         pat_file = os.path.join(d, "pat")
         write_atomic(pat_file, PAT + "\n")
         kubeconfig = os.path.join(d, "kubeconfig")
-        write_atomic(kubeconfig, f"""apiVersion: v1
-kind: Config
-current-context: e2e
-clusters:
-- name: fake
-  cluster: {{server: "{cls.kube_url}", certificate-authority: {d}/ca.pem}}
-users:
-- name: scaler
-  user: {{tokenFile: {cls.client_token}}}
-contexts:
-- name: e2e
-  context: {{cluster: fake, user: scaler, namespace: {NS}}}
-""")
+        write_kubeconfig(kubeconfig, cls.kube_url, d, cls.client_token, NS)
         # The scaler's own pod, for its events.
         cls.kube_api("POST", f"/api/v1/namespaces/{NS}/pods", {
             "metadata": {"name": "scaler-0"},
@@ -434,37 +374,16 @@ class LeaseFailover(unittest.TestCase):
 
     @classmethod
     def start_fakes_and_scalers(cls, d, pg_url):
-        make_certs(d)
         token_file = cls.server_token = os.path.join(d, "kube-token")
         write_atomic(token_file, KUBE_TOKEN)
-        port_file = os.path.join(d, "kube-port")
         cls.kube_log = open(os.path.join(d, "kube.log"), "w+")
-        cls.kube = subprocess.Popen(
-            [sys.executable, FAKE_KUBE, "--cert", os.path.join(d, "server.pem"),
-             "--key", os.path.join(d, "server.key"), "--ca", os.path.join(d, "ca.pem"),
-             "--token-file", token_file, "--port-file", port_file],
-            stdout=cls.kube_log, stderr=subprocess.STDOUT)
-        eventually(lambda: os.path.exists(port_file) and read(port_file).strip(), 10)
-        cls.kube_url = "https://127.0.0.1:" + read(port_file).strip()
-        cls.tls = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+        cls.kube, cls.kube_url, cls.tls = start_fake_kube(FAKE_KUBE, d, token_file, cls.kube_log)
         cls.github, cls.fake = fake_github.serve(PAT)
         api = f"http://127.0.0.1:{cls.github.server_address[1]}"
         pat_file = os.path.join(d, "pat")
         write_atomic(pat_file, PAT + "\n")
         kubeconfig = os.path.join(d, "kubeconfig")
-        write_atomic(kubeconfig, f"""apiVersion: v1
-kind: Config
-current-context: e2e
-clusters:
-- name: fake
-  cluster: {{server: "{cls.kube_url}", certificate-authority: {d}/ca.pem}}
-users:
-- name: scaler
-  user: {{tokenFile: {token_file}}}
-contexts:
-- name: e2e
-  context: {{cluster: fake, user: scaler, namespace: {NS}}}
-""")
+        write_kubeconfig(kubeconfig, cls.kube_url, d, token_file, NS)
         for name in ("scaler-a", "scaler-b"):  # the scalers' own pods, for their events
             cls.kube_api("POST", f"/api/v1/namespaces/{NS}/pods", {
                 "metadata": {"name": name},

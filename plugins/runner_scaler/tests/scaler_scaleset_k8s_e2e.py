@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from scaler_k8s_e2e import eventually, free_port, make_certs, read, write_atomic  # noqa: E402
+from e2e_support import (eventually, free_port, start_fake_kube, write_atomic,  # noqa: E402
+                         write_kubeconfig)
 
 PAT = "ghp_scaleset_k8s_e2e_token_never_logged_42"
 KUBE_TOKEN = "kube-scaleset-e2e-token-never-logged"
@@ -36,19 +36,10 @@ class ScaleSetOnKubernetes(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory(prefix="scaler-scaleset-k8s-e2e-")
         d = cls.dir.name
-        make_certs(d)
         token = os.path.join(d, "kube-token")
         write_atomic(token, KUBE_TOKEN)
-        port_file = os.path.join(d, "kube-port")
         cls.kube_log = open(os.path.join(d, "kube.log"), "w+")
-        cls.kube = subprocess.Popen(
-            [sys.executable, FAKE_KUBE, "--cert", os.path.join(d, "server.pem"),
-             "--key", os.path.join(d, "server.key"), "--ca", os.path.join(d, "ca.pem"),
-             "--token-file", token, "--port-file", port_file],
-            stdout=cls.kube_log, stderr=subprocess.STDOUT)
-        eventually(lambda: os.path.exists(port_file) and read(port_file).strip(), 10)
-        cls.kube_url = "https://127.0.0.1:" + read(port_file).strip()
-        cls.tls = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+        cls.kube, cls.kube_url, cls.tls = start_fake_kube(FAKE_KUBE, d, token, cls.kube_log)
 
         cls.actions = subprocess.Popen([sys.executable, FAKE_ACTIONS, "--pat", PAT],
                                        stdout=subprocess.PIPE, text=True)
@@ -57,19 +48,7 @@ class ScaleSetOnKubernetes(unittest.TestCase):
         pat_file = os.path.join(d, "pat")
         write_atomic(pat_file, PAT + "\n")
         kubeconfig = os.path.join(d, "kubeconfig")
-        write_atomic(kubeconfig, f"""apiVersion: v1
-kind: Config
-current-context: e2e
-clusters:
-- name: fake
-  cluster: {{server: "{cls.kube_url}", certificate-authority: {d}/ca.pem}}
-users:
-- name: scaler
-  user: {{tokenFile: {token}}}
-contexts:
-- name: e2e
-  context: {{cluster: fake, user: scaler, namespace: {NS}}}
-""")
+        write_kubeconfig(kubeconfig, cls.kube_url, d, token, NS)
         cls.listen = f"127.0.0.1:{free_port()}"
         config = os.path.join(d, "scaler.yaml")
         write_atomic(config, f"""http: {{listen: "{cls.listen}", access_log: false}}
