@@ -7,7 +7,7 @@
 #                [--no-pgbench] [--out FILE]
 #   bench/run.sh --soak 10m [--window 60s] [--store ...] [--connections ...] [--threads ...]
 #   bench/run.sh --url http://127.0.0.1:8080 --token TOKEN [--pid PID]
-#                [--metrics http://127.0.0.1:9464/metrics] [...]
+#                [--metrics http://127.0.0.1:9464/metrics] [--pg-url postgresql://...] [...]
 #
 # Without --url it starts the appliance itself from $BUILD/bin (default: build/bin) on
 # 127.0.0.1 with a temp config (role api, http.access_log false, the chosen store; for
@@ -18,6 +18,9 @@
 # (VmHWM, reset before each run). It also loads bench_trivial_server (the HTTP ceiling) with
 # the same wrk settings and script, and for postgres runs the bench/pgbench/*.sql scripts with
 # pgbench at the same client count (the database ceiling).
+#
+# With --url and --pg-url (the server's own database) it runs ANALYZE after seeding and reports
+# table sizes, as it does for the cluster it starts itself.
 #
 # With --soak DURATION it skips the ceilings and the scenario rounds: after start-up and seeding
 # it runs mixed.lua in back-to-back windows of --window (default 60s) for DURATION, prints one
@@ -34,7 +37,7 @@ BENCH="$REPO/bench"
 BUILD_DIR="${BUILD:-$REPO/build}"
 [[ "$BUILD_DIR" = /* ]] || BUILD_DIR="$REPO/$BUILD_DIR"
 
-URL="" TOKEN_ARG="${TOKEN:-}" PID_ARG="" METRICS_URL="" STORE="sqlite" DURATION="10s" CONNECTIONS=32
+URL="" TOKEN_ARG="${TOKEN:-}" PID_ARG="" PG_URL_ARG="" METRICS_URL="" STORE="sqlite" DURATION="10s" CONNECTIONS=32
 THREADS=2 REPEAT=2 SEED=1000 SCENARIOS="get_by_id list put post mixed" EXTRA_CONFIG=""
 RUN_TRIVIAL=1 RUN_PGBENCH=1 OUT="" STARTUP_RUNS=3 WAIT_IDLE=0 SOAK="" WINDOW="60s"
 
@@ -46,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --url) URL=${2:?--url needs a value}; shift 2 ;;
     --token) TOKEN_ARG=${2:?--token needs a value}; shift 2 ;;
     --pid) PID_ARG=${2:?--pid needs a value}; shift 2 ;;
+    --pg-url) PG_URL_ARG=${2:?--pg-url needs a value}; shift 2 ;;
     --metrics) METRICS_URL=${2:?--metrics needs a value}; shift 2 ;;
     --store) STORE=${2:?--store needs a value}; shift 2 ;;
     --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
@@ -616,6 +620,7 @@ else
   TOKEN=$TOKEN_ARG
   BASE_URL=${URL%/}
   RSS_PID=$PID_ARG
+  PG_URL=$PG_URL_ARG
   [[ -z "$RSS_PID" ]] || IDLE_RSS=$(rss_kb "$RSS_PID" VmRSS)
 fi
 
