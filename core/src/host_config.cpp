@@ -41,7 +41,7 @@ void readHttp(ConfigReader http, HostConfig& out) {
   using std::chrono::seconds;
   ServerSettings& s = out.http;
   s.listen = http.listenAddress("listen", "0.0.0.0:8080");
-  s.threads = static_cast<int>(http.integer("threads", 64, 1, 4096));
+  s.threads = static_cast<int>(http.integer("threads", 16, 1, 4096));
   s.io_threads = static_cast<int>(http.integer("io_threads", 1, 1, 64));
   s.queue = static_cast<int>(http.integer("queue", 1024, 1, 65535));
   s.keep_alive = http.boolean("keep_alive", true);

@@ -26,7 +26,7 @@ namespace appliance::host {
 
 struct ServerSettings {
   std::string listen = "0.0.0.0:8080";
-  int threads = 64;    // workers running handlers for the main listener
+  int threads = 16;    // workers running handlers for the main listener
   int io_threads = 1;  // event loops shared by every listener
   int queue = 1024;    // listen backlog
   bool keep_alive = true;
