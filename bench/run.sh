@@ -125,6 +125,17 @@ in_own_session() { setsid --wait "$@"; }
 
 # Percent of all CPU time that was busy (not idle/iowait) over the next second: other
 # engineers' compiles show up here. Printed before every run so noisy runs can be spotted.
+# Jiffies "steal total" from /proc/stat: on a VM, the CPU time the hypervisor gave to others
+# while this one wanted it. Two readings around a run give its steal share.
+cpu_steal_jiffies() {
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t }' /proc/stat
+}
+
+steal_percent() {  # steal_percent "STEAL0 TOTAL0" "STEAL1 TOTAL1"
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
+}
+
 cpu_busy_percent() {
   local a b
   read -r -a a < <(grep '^cpu ' /proc/stat)
@@ -452,7 +463,7 @@ mb_bytes() { [[ "${1:-n/a}" =~ ^[0-9]+$ ]] && awk -v b="$1" 'BEGIN {printf "%.1f
 SOAK_ROWS=()
 run_soak() {
   local soak_s window_s windows w out="$WORK/wrk.out" line busy hb ha sp50 sp99
-  local rps p50 p99 non2xx statuses rss hwm wal db rows deleted dead row
+  local rps p50 p99 non2xx statuses rss hwm wal db rows deleted dead row steal0 steal
   soak_s=$(duration_seconds "$SOAK")
   window_s=$(duration_seconds "$WINDOW")
   (( window_s > 0 )) || die "--window must be longer than 0"
@@ -467,9 +478,11 @@ run_soak() {
     busy=$(cpu_busy_percent)
     reset_peak_rss "$RSS_PID"
     hb=$(server_histogram)
+    steal0=$(cpu_steal_jiffies)
     BENCH_SCENARIO="mixed" BENCH_TOKEN="$TOKEN" BENCH_ID_MIN="$ID_MIN" BENCH_ID_MAX="$ID_MAX" \
       in_own_session wrk -t"$THREADS" -c"$CONNECTIONS" -d"${window_s}s" --latency -s "$BENCH/wrk/mixed.lua" \
       "$BASE_URL" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed in window $w"; }
+    steal=$(steal_percent "$steal0" "$(cpu_steal_jiffies)")
     rss="" hwm=""
     if [[ -n "$RSS_PID" ]]; then rss=$(rss_kb "$RSS_PID" VmRSS); hwm=$(rss_kb "$RSS_PID" VmHWM); fi
     sp50="n/a" sp99="n/a"
@@ -482,16 +495,16 @@ run_soak() {
     statuses=$(sed -n 's/.* statuses=\([^ ]*\).*/\1/p' <<<"$line")
     read -r wal db rows deleted dead < <(store_stats)
     {
-      echo "## window $w (machine busy before: ${busy}%, load $(loadavg), VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms; WAL $wal B, db $db B, rows $rows, deleted $deleted, dead tuples $dead)"
+      echo "## window $w (machine busy before: ${busy}%, hypervisor steal during: ${steal}%, load $(loadavg), VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms; WAL $wal B, db $db B, rows $rows, deleted $deleted, dead tuples $dead)"
       grep -v '^RESULT ' "$out"
       echo "$line"
       echo
     } >> "$RAW_LOG"
     row="$w $rps $p50 $p99 $non2xx ${rss:-n/a} ${hwm:-n/a} $wal $db $rows $deleted $dead $sp99 $busy $statuses"
     SOAK_ROWS+=("$row")
-    log "$(printf '%3s %9.0f %8.2f %8.2f %7s %8s %8s %8s %8s %9s %8s %8s  (server p99 <= %s ms, busy before %s%%)' \
+    log "$(printf '%3s %9.0f %8.2f %8.2f %7s %8s %8s %8s %8s %9s %8s %8s  (server p99 <= %s ms, busy before %s%%, steal %s%%)' \
            "$w" "$rps" "$p50" "$p99" "$non2xx" "$(mb "$rss")" "$(mb "$hwm")" "$(mb_bytes "$wal")" \
-           "$(mb_bytes "$db")" "$rows" "$deleted" "$dead" "$sp99" "$busy")"
+           "$(mb_bytes "$db")" "$rows" "$deleted" "$dead" "$sp99" "$busy" "$steal")"
   done
 }
 
