@@ -1,9 +1,12 @@
 #include "sqlite_task_store.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -175,6 +178,10 @@ struct SqliteTaskStore::WriteOp {
 };
 
 // Read-only connections handed to one thread at a time.
+// Read connections handed out first come, first served: a returned connection goes straight
+// to the longest waiter, so a request arriving while others wait queues behind them instead
+// of taking the connection as it comes back (which left unlucky waiters for many hand-overs:
+// the tail of list latency).
 class SqliteTaskStore::ReaderPool {
  public:
   explicit ReaderPool(std::chrono::milliseconds wait) : wait_(wait) {}
@@ -183,41 +190,63 @@ class SqliteTaskStore::ReaderPool {
     std::lock_guard lock(mutex_);
     idle_ = std::move(connections);
     closed_ = false;
-    cv_.notify_all();
   }
 
   Result<std::unique_ptr<Connection>> take() {
     std::unique_lock lock(mutex_);
-    if (!cv_.wait_for(lock, wait_, [this] { return closed_ || !idle_.empty(); })) {
+    if (closed_) return notOpen();
+    if (waiters_.empty() && !idle_.empty()) {
+      std::unique_ptr<Connection> connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+    Waiter me;
+    waiters_.push_back(&me);
+    if (!me.cv.wait_for(lock, wait_, [&me] { return me.connection || me.closed; })) {
+      waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
       return Status::timeout("all SQLite read connections stayed busy for " +
                              std::to_string(wait_.count()) +
                              "ms; raise storage_sqlite.readers if this persists");
     }
-    if (closed_) return notOpen();
-    std::unique_ptr<Connection> connection = std::move(idle_.back());
-    idle_.pop_back();
-    return connection;
+    if (me.closed) return notOpen();
+    return std::move(me.connection);
   }
 
   void give(std::unique_ptr<Connection> connection) {
     std::lock_guard lock(mutex_);
     if (closed_) return;  // closed meanwhile: the connection closes here
-    idle_.push_back(std::move(connection));
-    cv_.notify_one();
+    if (waiters_.empty()) {
+      idle_.push_back(std::move(connection));
+      return;
+    }
+    Waiter* next = waiters_.front();
+    waiters_.pop_front();
+    next->connection = std::move(connection);
+    next->cv.notify_one();
   }
 
   void close() {
     std::lock_guard lock(mutex_);
     closed_ = true;
     idle_.clear();
-    cv_.notify_all();
+    for (Waiter* waiter : waiters_) {
+      waiter->closed = true;
+      waiter->cv.notify_one();
+    }
+    waiters_.clear();
   }
 
  private:
+  struct Waiter {
+    std::condition_variable cv;
+    std::unique_ptr<Connection> connection;
+    bool closed = false;
+  };
+
   const std::chrono::milliseconds wait_;
   std::mutex mutex_;
-  std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;
+  std::deque<Waiter*> waiters_;  // oldest first; each lives on its taker's stack
   bool closed_ = true;
 };
 

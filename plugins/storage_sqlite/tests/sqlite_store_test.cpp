@@ -376,5 +376,66 @@ TEST(SqliteStore, EveryReaderServesConcurrentReadsDuringWrites) {
   EXPECT_EQ(last->content, "v50");
 }
 
+// A sink that holds the read connection it was lent until told to let go.
+class HoldingSink final : public TaskRowSink {
+ public:
+  void onRow(const TaskView&) override {
+    if (held_) return;
+    held_ = true;
+    holding.count_down();
+    release.wait();
+  }
+  std::latch holding{1};
+  std::latch release{1};
+
+ private:
+  bool held_ = false;
+};
+
+TEST(SqliteStore, ReadConnectionsGoToTheLongestWaiterFirst) {
+  TempDir dir;
+  StoreOptions options = optionsFor(dir.file("tasks.db"));
+  options.readers = 1;
+  SqliteTaskStore store(options);
+  ASSERT_TRUE(store.open().isOk());
+  Result<Task> created = store.create(newTask("a", kT0));
+  ASSERT_TRUE(created.isOk());
+  const std::int64_t id = created.value().id;
+
+  std::mutex order_mutex;
+  std::vector<std::string> order;
+  auto record = [&](std::string who) {
+    std::lock_guard lock(order_mutex);
+    order.push_back(std::move(who));
+  };
+  // The holder keeps the only reader; two readers queue behind it, one after the other.
+  HoldingSink sink;
+  std::thread holder([&] {
+    TaskQuery query;
+    query.limit = 10;
+    EXPECT_TRUE(store.listRows(query, sink).isOk());
+    // Asks again the moment it lets go: it must queue behind the two already waiting,
+    // not take the connection back before they wake.
+    EXPECT_TRUE(store.get(id).isOk());
+    record("holder");
+  });
+  sink.holding.wait();
+  std::thread first([&] {
+    EXPECT_TRUE(store.get(id).isOk());
+    record("first");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::thread second([&] {
+    EXPECT_TRUE(store.get(id).isOk());
+    record("second");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  sink.release.count_down();
+  holder.join();
+  first.join();
+  second.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "holder"}));
+}
+
 }  // namespace
 }  // namespace appliance::plugins::storage_sqlite
