@@ -77,10 +77,10 @@ Status PgConnection::setUpPooledSession(std::chrono::milliseconds statement_time
   if (PQenterPipelineMode(conn_) != 1) return connectionFailure("cannot enter pipeline mode");
   const std::string set_timeout =
       "SET statement_timeout = " + std::to_string(statement_timeout.count());
-  // Generic plans only: the statements' optional filters (`$2 IS NULL OR ...`) and retention
-  // window make every custom plan look cheaper than the generic one, so under the default
-  // `auto` PostgreSQL re-plans each write and list on every execution (a tenth of its CPU
-  // under mixed traffic). The generic plans use the same indexes.
+  // Generic plans only: under the default `auto`, a custom plan for the batched GET's known
+  // array (`id = ANY($1)`) looks cheaper than the generic one, so PostgreSQL planned it on
+  // every execution, twice as long as running it (pg_stat_statements, bench/README.md). The
+  // generic plans use the same indexes.
   constexpr const char* kGenericPlans = "SET plan_cache_mode = force_generic_plan";
   bool sent =
       PQsendQueryParams(conn_, set_timeout.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) ==
