@@ -123,8 +123,6 @@ in_own_session() { setsid --wait "$@"; }
 
 # --- machine state ----------------------------------------------------------------------
 
-# Percent of all CPU time that was busy (not idle/iowait) over the next second: other
-# engineers' compiles show up here. Printed before every run so noisy runs can be spotted.
 # Jiffies "steal total" from /proc/stat: on a VM, the CPU time the hypervisor gave to others
 # while this one wanted it. Two readings around a run give its steal share.
 cpu_steal_jiffies() {
@@ -136,6 +134,8 @@ steal_percent() {  # steal_percent "STEAL0 TOTAL0" "STEAL1 TOTAL1"
     d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
 }
 
+# Percent of all CPU time that was busy (not idle/iowait) over the next second: other
+# engineers' compiles show up here. Printed before every run so noisy runs can be spotted.
 cpu_busy_percent() {
   local a b
   read -r -a a < <(grep '^cpu ' /proc/stat)
