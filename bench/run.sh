@@ -172,10 +172,14 @@ reset_peak_rss() {  # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the 
 
 mb() { [[ -n "${1:-}" ]] && awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}' || echo "n/a"; }
 
+# Below the kernel's ephemeral range (32768-60999 by default): a port there can be the local
+# end of an outgoing connection, which refuses a connect yet makes bind() fail.
 free_port() {
-  local port i
+  local port i low
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
+  (( low > 21024 )) || low=32768
   for i in $(seq 1 100); do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % (low - 21000) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
   die "no free port found"
