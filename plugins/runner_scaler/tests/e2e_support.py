@@ -1,6 +1,7 @@
 """Helpers shared by the runner_scaler end-to-end scripts: ports, polling, files, and the fake
 Kubernetes API server over HTTPS with a CA made at test time."""
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -40,6 +41,24 @@ def make_certs(folder):
 def read(path):
     with open(path) as f:
         return f.read()
+
+
+def log_text(log):
+    """Everything written so far to an open log file."""
+    log.flush()
+    return read(log.name)
+
+
+def stop_process(proc, timeout):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def write_atomic(path, text):

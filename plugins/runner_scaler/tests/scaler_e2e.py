@@ -28,7 +28,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_github  # noqa: E402
-from e2e_support import eventually, free_port  # noqa: E402
+from e2e_support import eventually, free_port, log_text, stop_process  # noqa: E402
 
 SECRET = "It's a Secret to Everybody"
 PAT = "ghp_e2e_token_never_logged_0123456789"
@@ -89,20 +89,14 @@ runner_scaler:
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.send_signal(signal.SIGTERM)
-        try:
-            cls.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            cls.proc.kill()
+        stop_process(cls.proc, 20)
         cls.github.shutdown()
         cls.log.close()
         cls.dir.cleanup()
 
     @classmethod
     def output(cls):
-        cls.log.flush()
-        with open(cls.log.name) as f:
-            return f.read()
+        return log_text(cls.log)
 
     @classmethod
     def request(cls, method, path, body=b"", headers=None):
@@ -263,18 +257,12 @@ runner_scaler:
         os.replace(tmp, self.clock)  # atomically: the host never reads half a number
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc, 20)
         self.log.close()
         self.dir.cleanup()
 
     def output(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()
+        return log_text(self.log)
 
     def request(self, method, path, body=b"", headers=None, listen=None):
         rq = urllib.request.Request(f"http://{listen or self.listen}{path}", data=body or None,

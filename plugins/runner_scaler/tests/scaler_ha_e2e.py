@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_support import eventually, free_port  # noqa: E402
+from e2e_support import eventually, free_port, log_text, stop_process  # noqa: E402
 
 SECRET = "ha-webhook-secret-never-logged"
 PAT = "ghp_scaleset_e2e_token_never_logged_42"
@@ -90,18 +90,12 @@ metrics_exporter: {{listen: "{self.metrics_listen}"}}
         self.proc.wait(timeout=10)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc:
+            stop_process(self.proc, 30)
         self.log.close()
 
     def output(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()
+        return log_text(self.log)
 
     def request(self, method, path, body=b"", headers=None):
         return http(method, f"http://{self.listen}{path}", body, headers)

@@ -27,8 +27,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fake_github  # noqa: E402
-from e2e_support import (eventually, free_port, read, start_fake_kube, write_atomic,  # noqa: E402
-                         write_kubeconfig)
+from e2e_support import (eventually, free_port, log_text, read, start_fake_kube,  # noqa: E402
+                         stop_process, write_atomic, write_kubeconfig)
 
 SECRET = "k8s-e2e-webhook-secret"
 PAT = "ghp_k8s_e2e_token_never_logged_0123456789"
@@ -119,11 +119,7 @@ runner_scaler:
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.send_signal(signal.SIGTERM)
-        try:
-            cls.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            cls.proc.kill()
+        stop_process(cls.proc, 20)
         cls.kube.terminate()
         try:
             cls.kube.wait(timeout=10)
@@ -142,9 +138,7 @@ runner_scaler:
 
     @classmethod
     def output(cls):
-        cls.log.flush()
-        with open(cls.log.name) as f:
-            return f.read()
+        return log_text(cls.log)
 
     @classmethod
     def kube_api(cls, method, path, body=None, token=None):
@@ -434,13 +428,7 @@ runner_scaler:
     @classmethod
     def tearDownClass(cls):
         for p in cls.procs.values():
-            if p["proc"].poll() is None:
-                p["proc"].send_signal(signal.SIGTERM)
-                try:
-                    p["proc"].wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p["proc"].kill()
-                    p["proc"].wait()
+            stop_process(p["proc"], 20)
         if cls.kube:
             cls.kube.terminate()
             try:
@@ -465,9 +453,7 @@ runner_scaler:
 
     @classmethod
     def output(cls, name):
-        cls.procs[name]["log"].flush()
-        with open(cls.procs[name]["log"].name) as f:
-            return f.read()
+        return log_text(cls.procs[name]["log"])
 
     @classmethod
     def http(cls, name, method, path, body=b"", headers=None):

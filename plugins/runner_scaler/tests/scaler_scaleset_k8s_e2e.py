@@ -22,8 +22,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from e2e_support import (eventually, free_port, start_fake_kube, write_atomic,  # noqa: E402
-                         write_kubeconfig)
+from e2e_support import (eventually, free_port, log_text, start_fake_kube,  # noqa: E402
+                         stop_process, write_atomic, write_kubeconfig)
 
 PAT = "ghp_scaleset_k8s_e2e_token_never_logged_42"
 KUBE_TOKEN = "kube-scaleset-e2e-token-never-logged"
@@ -85,12 +85,7 @@ runner_scaler:
 
     @classmethod
     def tearDownClass(cls):
-        if cls.proc.poll() is None:
-            cls.proc.send_signal(signal.SIGTERM)
-            try:
-                cls.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                cls.proc.kill()
+        stop_process(cls.proc, 30)
         for p in (cls.kube, cls.actions):
             p.kill()
             p.wait()
@@ -100,9 +95,7 @@ runner_scaler:
 
     @classmethod
     def output(cls):
-        cls.log.flush()
-        with open(cls.log.name) as f:
-            return f.read()
+        return log_text(cls.log)
 
     @classmethod
     def control(cls, what, body=None):
