@@ -392,45 +392,56 @@ class HoldingSink final : public TaskRowSink {
   bool held_ = false;
 };
 
+// A sink that records who read, while that reader still holds the connection: the order
+// of records is the order in which the one connection was handed over.
+class RecordingSink final : public TaskRowSink {
+ public:
+  RecordingSink(std::mutex& mutex, std::vector<std::string>& order, std::string who)
+      : mutex_(mutex), order_(order), who_(std::move(who)) {}
+  void onRow(const TaskView&) override {
+    if (recorded_) return;
+    recorded_ = true;
+    std::lock_guard lock(mutex_);
+    order_.push_back(who_);
+  }
+
+ private:
+  std::mutex& mutex_;
+  std::vector<std::string>& order_;
+  std::string who_;
+  bool recorded_ = false;
+};
+
 TEST(SqliteStore, ReadConnectionsGoToTheLongestWaiterFirst) {
   TempDir dir;
   StoreOptions options = optionsFor(dir.file("tasks.db"));
   options.readers = 1;
   SqliteTaskStore store(options);
   ASSERT_TRUE(store.open().isOk());
-  Result<Task> created = store.create(newTask("a", kT0));
-  ASSERT_TRUE(created.isOk());
-  const std::int64_t id = created.value().id;
+  ASSERT_TRUE(store.create(newTask("a", kT0)).isOk());
 
+  TaskQuery query;
+  query.limit = 10;
   std::mutex order_mutex;
   std::vector<std::string> order;
-  auto record = [&](std::string who) {
-    std::lock_guard lock(order_mutex);
-    order.push_back(std::move(who));
+  auto readAs = [&](std::string who) {
+    RecordingSink sink(order_mutex, order, std::move(who));
+    EXPECT_TRUE(store.listRows(query, sink).isOk());
   };
   // The holder keeps the only reader; two readers queue behind it, one after the other.
-  HoldingSink sink;
+  HoldingSink holding;
   std::thread holder([&] {
-    TaskQuery query;
-    query.limit = 10;
-    EXPECT_TRUE(store.listRows(query, sink).isOk());
+    EXPECT_TRUE(store.listRows(query, holding).isOk());
     // Asks again the moment it lets go: it must queue behind the two already waiting,
     // not take the connection back before they wake.
-    EXPECT_TRUE(store.get(id).isOk());
-    record("holder");
+    readAs("holder");
   });
-  sink.holding.wait();
-  std::thread first([&] {
-    EXPECT_TRUE(store.get(id).isOk());
-    record("first");
-  });
+  holding.holding.wait();
+  std::thread first([&] { readAs("first"); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  std::thread second([&] {
-    EXPECT_TRUE(store.get(id).isOk());
-    record("second");
-  });
+  std::thread second([&] { readAs("second"); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  sink.release.count_down();
+  holding.release.count_down();
   holder.join();
   first.join();
   second.join();
