@@ -49,10 +49,14 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Below the kernel's ephemeral range: a port the kernel may hand to an outgoing connection
+# between this check and the server's bind would stop the cluster from starting.
 pick_port() {
-  local port i
-  for i in $(seq 1 50); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+  local port low
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
+  (( low > 21024 )) || low=32768
+  for _ in $(seq 1 50); do
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % (low - 21000)))
     if ! port_in_use "$port"; then echo "$port"; return; fi
   done
   die "no free port found"
