@@ -315,14 +315,16 @@ RAW_LOG="$WORK/raw.txt"
 
 # run_wrk LABEL SCRIPT TARGET_URL RSS_PID: runs wrk once, keeps the best run per LABEL.
 run_wrk() {
-  local label=$1 script=$2 target=$3 pid=$4 out="$WORK/wrk.out" busy peak line
+  local label=$1 script=$2 target=$3 pid=$4 out="$WORK/wrk.out" busy peak line steal0 steal
   local hist_before="" hist_after="" sp50="n/a" sp99="n/a"
   busy=$(busy_before_run)
   reset_peak_rss "$pid"
   [[ "$target" != "$BASE_URL" ]] || hist_before=$(server_histogram)
+  steal0=$(cpu_steal_jiffies)
   BENCH_SCENARIO="$label" BENCH_TOKEN="$TOKEN" BENCH_ID_MIN="$ID_MIN" BENCH_ID_MAX="$ID_MAX" \
     in_own_session wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$BENCH/wrk/$script.lua" \
     "$target" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed for $label"; }
+  steal=$(steal_percent "$steal0" "$(cpu_steal_jiffies)")
   peak=""
   [[ -z "$pid" ]] || peak=$(rss_kb "$pid" VmHWM)
   if [[ -n "$hist_before" ]]; then
@@ -331,7 +333,7 @@ run_wrk() {
   fi
   line=$(grep '^RESULT ' "$out" | tail -n1) || { cat "$out" >&2; die "no RESULT line from $script.lua"; }
   {
-    echo "## $label (machine busy before run: ${busy}%, load $(loadavg), peak RSS $(mb "$peak") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms)"
+    echo "## $label (machine busy before run: ${busy}%, hypervisor steal during: ${steal}%, load $(loadavg), peak RSS $(mb "$peak") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms)"
     grep -v '^RESULT ' "$out"
     echo "$line"
     echo
@@ -342,9 +344,9 @@ run_wrk() {
   p99=$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<<"$line")
   non2xx=$(sed -n 's/.* non2xx=\([^ ]*\).*/\1/p' <<<"$line")
   statuses=$(sed -n 's/.* statuses=\([^ ]*\).*/\1/p' <<<"$line")
-  log "$(printf '%-15s %9.0f req/s  p50 %6.2f ms  p99 %7.2f ms (server p99 <= %s)  %s  (busy before: %s%%)' \
-         "$label" "$rps" "$p50" "$p99" "$sp99" "$statuses" "$busy")"
-  ALL_RPS[$label]="${ALL_RPS[$label]:-}${ALL_RPS[$label]:+, }$(printf '%.0f (p99 %.1f)' "$rps" "$p99")"
+  log "$(printf '%-15s %9.0f req/s  p50 %6.2f ms  p99 %7.2f ms (server p99 <= %s)  %s  (busy before: %s%%, steal %s%%)' \
+         "$label" "$rps" "$p50" "$p99" "$sp99" "$statuses" "$busy" "$steal")"
+  ALL_RPS[$label]="${ALL_RPS[$label]:-}${ALL_RPS[$label]:+, }$(printf '%.0f (p99 %.1f, steal %s%%)' "$rps" "$p99" "$steal")"
   if [[ -z "${RPS[$label]:-}" ]] || awk -v a="$rps" -v b="${RPS[$label]}" 'BEGIN {exit !(a > b)}'; then
     RPS[$label]=$rps P50[$label]=$p50 P99[$label]=$p99 NON2XX[$label]=$non2xx
     STATUSES[$label]=$statuses SP99[$label]=$sp99
@@ -412,7 +414,7 @@ run_pgbench_ceiling() {
 }
 
 run_pgbench_once() {
-  local label=$1 spec=$2 db_url=$3 secs=$4 busy out="$WORK/pgbench.out" tps p50 p99
+  local label=$1 spec=$2 db_url=$3 secs=$4 busy out="$WORK/pgbench.out" tps p50 p99 steal0 steal
   local -a files=()
   local item name index=0 skip=-1 weights=0 requests=0 weight
   for item in $spec; do
@@ -426,25 +428,27 @@ run_pgbench_once() {
   done
   busy=$(busy_before_run)
   rm -f "$WORK"/pgblog*
+  steal0=$(cpu_steal_jiffies)
   # -M prepared: the store prepares its statements too. -l logs each transaction's latency
   # (and its script's index) so p50/p99 come from the same kind of distribution as wrk's.
   in_own_session pgbench -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "$secs" "${files[@]}" \
     -l --log-prefix="$WORK/pgblog" "$db_url" > "$out" 2>&1 \
     || { cat "$out" >&2; die "pgbench failed on $spec"; }
+  steal=$(steal_percent "$steal0" "$(cpu_steal_jiffies)")
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | tail -n1)
   tps=$(awk -v t="$tps" -v r="$requests" -v w="$weights" 'BEGIN {printf "%.1f", t * r / w}')
   read -r p50 p99 < <(cat "$WORK"/pgblog* | awk -v skip="$skip" 'NF < 4 || $4 != skip {print $3}' | sort -n |
     awk '{v[NR] = $1} END {if (NR) printf "%.3f %.3f\n", v[int(NR*0.5)+1]/1000, v[int(NR*0.99)+1]/1000; else print "n/a n/a"}')
   {
-    echo "## pgbench $spec (machine busy before run: ${busy}%, load $(loadavg))"
+    echo "## pgbench $spec (machine busy before run: ${busy}%, hypervisor steal during: ${steal}%, load $(loadavg))"
     cat "$out"
     echo "requests_per_s=$tps p50_ms=$p50 p99_ms=$p99"
     echo
   } >> "$RAW_LOG"
-  log "$(printf 'pgbench %-13s %9.0f tps    p50 %6s ms  p99 %7s ms  (busy before: %s%%)' \
-         "$label" "$tps" "$p50" "$p99" "$busy")"
+  log "$(printf 'pgbench %-13s %9.0f tps    p50 %6s ms  p99 %7s ms  (busy before: %s%%, steal %s%%)' \
+         "$label" "$tps" "$p50" "$p99" "$busy" "$steal")"
   PG_RAN=1
-  PG_ALL[$label]="${PG_ALL[$label]:-}${PG_ALL[$label]:+, }$(printf '%.0f (p99 %s)' "$tps" "$p99")"
+  PG_ALL[$label]="${PG_ALL[$label]:-}${PG_ALL[$label]:+, }$(printf '%.0f (p99 %s, steal %s%%)' "$tps" "$p99" "$steal")"
   if [[ -z "${PG_TPS[$label]:-}" ]] || awk -v a="$tps" -v b="${PG_TPS[$label]}" 'BEGIN {exit !(a > b)}'; then
     PG_TPS[$label]=$tps PG_P50[$label]=$p50 PG_P99[$label]=$p99
   fi
@@ -756,7 +760,7 @@ report() {
   fi
   echo "- Idle RSS: $(mb "$IDLE_RSS") MB; peak RSS over all scenarios (VmHWM): $(mb "$PEAK_ALL") MB"
   echo
-  echo "| scenario | req/s (best) | all runs (req/s, wrk p99 ms) | p50 ms | p99 ms | server p99 ms | non-2xx | statuses | peak RSS MB | pgbench tps (API %) |"
+  echo "| scenario | req/s (best) | all runs (req/s, wrk p99 ms, hypervisor steal) | p50 ms | p99 ms | server p99 ms | non-2xx | statuses | peak RSS MB | pgbench tps (API %) |"
   echo "|---|---:|---|---:|---:|---:|---:|---|---:|---|"
   [[ -z "${RPS[trivial_ceiling]:-}" ]] || fmt_row trivial_ceiling
   for s in $SCENARIOS; do fmt_row "$s"; done
@@ -764,7 +768,7 @@ report() {
     echo
     echo "pgbench (\`-n -M prepared -c$CONNECTIONS -j$THREADS\`, bench/pgbench/*.sql, 10000 rows):"
     echo
-    echo "| statement | req/s (best) | all runs (req/s, p99 ms) | p50 ms | p99 ms |"
+    echo "| statement | req/s (best) | all runs (req/s, p99 ms, hypervisor steal) | p50 ms | p99 ms |"
     echo "|---|---:|---|---:|---:|"
     for s in $SCENARIOS; do
       [[ -n "${PG_TPS[$s]:-}" ]] || continue
