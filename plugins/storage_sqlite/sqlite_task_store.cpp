@@ -177,11 +177,10 @@ struct SqliteTaskStore::WriteOp {
   bool done = false;
 };
 
-// Read-only connections handed to one thread at a time.
-// Read connections handed out first come, first served: a returned connection goes straight
-// to the longest waiter, so a request arriving while others wait queues behind them instead
-// of taking the connection as it comes back (which left unlucky waiters for many hand-overs:
-// the tail of list latency).
+// Read-only connections, each lent to one thread at a time, first come, first served: a
+// returned connection goes straight to the longest waiter, so a request arriving while others
+// wait queues behind them instead of taking the connection as it comes back (which left
+// unlucky waiters for many hand-overs: the tail of list latency).
 class SqliteTaskStore::ReaderPool {
  public:
   explicit ReaderPool(std::chrono::milliseconds wait) : wait_(wait) {}
