@@ -17,6 +17,7 @@
 #include <ctime>
 #include <deque>
 #include <random>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -317,6 +318,20 @@ struct Connection : std::enable_shared_from_this<Connection> {
   bool reading = false;      // an async wait for input is pending
   bool over_limit = false;   // refused past max_connections; not counted as open
   CloseReason close_reason = CloseReason::kServerClosed;
+  // A handler deferred its response (deferResponse()). The worker returning from the handler
+  // and the finisher each add one to `defer_steps`; whoever comes second sends the response,
+  // which the finisher leaves in `deferred_response`.
+  bool deferred = false;
+  std::atomic<int> defer_steps{0};
+  HttpResponse deferred_response;
+};
+
+// Deferred responses may be answered from threads the server does not own, even after it
+// has stopped. A finisher holds `mutex` shared while it answers; stop() closes the gate
+// (exclusively) before the event loops go, and later answers are dropped.
+struct DeferralGate {
+  std::shared_mutex mutex;
+  bool open = true;
 };
 
 struct HttpServer::Impl {
@@ -328,6 +343,7 @@ struct HttpServer::Impl {
   std::size_t next_loop = 0;
   std::atomic<bool> draining{false};
   std::atomic<std::int64_t> in_flight{0};
+  std::shared_ptr<DeferralGate> deferrals = std::make_shared<DeferralGate>();
   bool started = false;
   bool stopped = false;
 
@@ -365,7 +381,10 @@ struct HttpServer::Impl {
 
   // Worker side.
   void serve(const std::shared_ptr<Connection>& c);
-  void respond(Connection& c);
+  bool respond(const std::shared_ptr<Connection>& c);
+  void finishResponse(Connection& c, bool route_found);
+  void finishDeferred(const std::shared_ptr<Connection>& c);
+  void writeResponse(const std::shared_ptr<Connection>& c);
   void serialize(Connection& c);
   static bool writeSome(Connection& c, boost::system::error_code& ec);
 };
@@ -625,8 +644,93 @@ void HttpServer::Impl::dispatch(const std::shared_ptr<Connection>& c) {
 
 // ---- handling (worker threads) -----------------------------------------------------------
 
+namespace {
+
+// One deferred request's answer, shared by every copy of its finisher.
+class DeferredAnswer {
+ public:
+  DeferredAnswer(HttpServer::Impl& server, std::shared_ptr<DeferralGate> gate,
+                 std::shared_ptr<Connection> c)
+      : server_(server), gate_(std::move(gate)), c_(std::move(c)) {}
+  DeferredAnswer(const DeferredAnswer&) = delete;
+  DeferredAnswer& operator=(const DeferredAnswer&) = delete;
+  ~DeferredAnswer() {
+    if (answered_.load()) return;
+    HttpResponse dropped;
+    dropped.error(500, "Internal Server Error");
+    answer(std::move(dropped), /*dropped=*/true);
+  }
+
+  void answer(HttpResponse&& response, bool dropped = false) {
+    if (answered_.exchange(true)) return;
+    std::shared_lock lock(gate_->mutex);
+    if (!gate_->open) return;  // the server has stopped; the connection is closed
+    if (dropped) {
+      server_.log.error("a handler deferred its response and never answered; sent 500",
+                        {{"route", c_->request.route}});
+    }
+    c_->deferred_response = std::move(response);
+    if (c_->defer_steps.fetch_add(1) == 1) server_.finishDeferred(c_);
+  }
+
+ private:
+  HttpServer::Impl& server_;
+  const std::shared_ptr<DeferralGate> gate_;
+  const std::shared_ptr<Connection> c_;
+  std::atomic<bool> answered_{false};
+};
+
+// Installed on the worker thread while a handler runs: deferResponse() lands here.
+class HandlerDeferral final : public detail::ResponseDeferral {
+ public:
+  HandlerDeferral(HttpServer::Impl& server, const std::shared_ptr<DeferralGate>& gate,
+                  const std::shared_ptr<Connection>& c)
+      : server_(server), gate_(gate), c_(c) {
+    detail::setResponseDeferral(this);
+  }
+  ~HandlerDeferral() { detail::setResponseDeferral(nullptr); }
+  HandlerDeferral(const HandlerDeferral&) = delete;
+  HandlerDeferral& operator=(const HandlerDeferral&) = delete;
+
+  ResponseFinisher defer() override;
+
+ private:
+  HttpServer::Impl& server_;
+  const std::shared_ptr<DeferralGate>& gate_;
+  const std::shared_ptr<Connection>& c_;
+};
+
+}  // namespace
+
+// No gate check: handlers run on workers, and stop() closes the gate only after joining them.
+ResponseFinisher HandlerDeferral::defer() {
+  if (c_->deferred) return nullptr;
+  c_->deferred = true;
+  auto answer = std::make_shared<DeferredAnswer>(server_, gate_, c_);
+  return [answer](HttpResponse&& response) { answer->answer(std::move(response)); };
+}
+
 void HttpServer::Impl::serve(const std::shared_ptr<Connection>& c) {
-  respond(*c);
+  if (respond(c)) {
+    // Deferred: the finisher may already have answered while the handler was still running.
+    if (c->defer_steps.fetch_add(1) == 1) finishDeferred(c);
+    return;
+  }
+  writeResponse(c);
+}
+
+// Runs once both the handler has returned and its finisher has been called.
+void HttpServer::Impl::finishDeferred(const std::shared_ptr<Connection>& c) {
+  c->deferred = false;
+  c->defer_steps.store(0);
+  c->response = std::move(c->deferred_response);
+  c->deferred_response = HttpResponse{};
+  setThreadCorrelationId(c->request.correlation_id);  // the access log line carries it
+  finishResponse(*c, /*route_found=*/true);
+  writeResponse(c);
+}
+
+void HttpServer::Impl::writeResponse(const std::shared_ptr<Connection>& c) {
   boost::system::error_code ec;
   // Write from the worker while it holds the connection: most responses fit the socket buffer
   // and go out in one writev, with no trip through the event loop.
@@ -652,7 +756,9 @@ void HttpServer::Impl::serve(const std::shared_ptr<Connection>& c) {
   });
 }
 
-void HttpServer::Impl::respond(Connection& c) {
+// Runs the handler; true when it deferred its response (finishDeferred() completes it).
+bool HttpServer::Impl::respond(const std::shared_ptr<Connection>& conn) {
+  Connection& c = *conn;
   in_flight.fetch_add(1, std::memory_order_relaxed);
   in_flight_gauge->Increment();
   HttpRequest& request = c.request;
@@ -679,6 +785,7 @@ void HttpServer::Impl::respond(Connection& c) {
   } else {
     const Route& route = c.match.entry->route;
     request.route = route.path;
+    HandlerDeferral deferral(*this, deferrals, conn);
     try {
       route.handler(request, response);
     } catch (const std::exception& e) {
@@ -691,7 +798,18 @@ void HttpServer::Impl::respond(Connection& c) {
       response.error(500, "Internal Server Error");
     }
   }
+  if (c.deferred) {
+    setThreadCorrelationId({});
+    return true;
+  }
+  finishResponse(c, found);
+  return false;
+}
 
+// Everything after the handler: keep-alive decision, serialization, metrics, access log.
+void HttpServer::Impl::finishResponse(Connection& c, bool found) {
+  HttpRequest& request = c.request;
+  HttpResponse& response = c.response;
   ++c.requests_served;
   if (!c.failure_status) {
     c.close_after = draining.load(std::memory_order_relaxed) || !settings.keep_alive ||
@@ -1213,6 +1331,19 @@ void HttpServer::stop(Clock::time_point deadline) {
     if (loop->thread.joinable()) loop->thread.join();
   }
   for (auto& [name, l] : impl.listeners) l->workers.stop();
+  {
+    // With the workers gone, a connection still being handled waits for a deferred answer
+    // that is now dropped. Its finisher may outlive the event loops, and with it the
+    // connection: its socket is closed and detached from its loop while that still exists.
+    std::unique_lock lock(impl.deferrals->mutex);
+    impl.deferrals->open = false;
+    static auto* const detached = new net::io_context;  // never runs; outlives every finisher
+    for (auto& loop : impl.loops) {
+      for (const auto& c : loop->connections) {
+        if (c->state == ConnState::kHandling) c->socket = tcp::socket(*detached);
+      }
+    }
+  }
   for (auto& loop : impl.loops) {
     loop->connections.clear();
     loop->sweep.reset();

@@ -62,6 +62,35 @@ struct HttpResponse {
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
+// Answering later, without holding a worker thread. A handler whose answer is computed on
+// other threads (a database batcher) takes a finisher instead of blocking:
+//
+//   if (ResponseFinisher finish = deferResponse()) {
+//     store.getAsync(id, [finish](Result<Task> task) { HttpResponse r; ...; finish(std::move(r));
+//     }); return;  // `response` is not used any more
+//   }
+//
+// Call it from the handler's own thread before the handler returns. The request is answered
+// when `finish` is first called, from any thread; later calls do nothing. If every copy of
+// `finish` is destroyed uncalled, the request is answered 500. The host counts the request as
+// in flight (metrics, access log, graceful drain) until it is answered. Returns an empty
+// function where the server cannot defer: outside a handler, or on a second call for the same
+// request; then answer through `response` as usual. Appended in ABI 2.
+using ResponseFinisher = std::function<void(HttpResponse&&)>;
+ResponseFinisher deferResponse();
+
+namespace detail {
+// The host's side of deferResponse(): installed on the worker thread around each handler.
+class ResponseDeferral {
+ public:
+  virtual ResponseFinisher defer() = 0;
+
+ protected:
+  ~ResponseDeferral() = default;
+};
+void setResponseDeferral(ResponseDeferral* deferral);
+}  // namespace detail
+
 struct Route {
   std::string method;  // one method per route; HEAD is answered by GET routes
   std::string path;    // template: literal segments and {name} segments: "/tasks/{id}"

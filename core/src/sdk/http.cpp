@@ -4,6 +4,14 @@
 
 namespace appliance {
 namespace {
+thread_local detail::ResponseDeferral* current_deferral = nullptr;
+}  // namespace
+
+void detail::setResponseDeferral(ResponseDeferral* deferral) { current_deferral = deferral; }
+
+ResponseFinisher deferResponse() { return current_deferral ? current_deferral->defer() : nullptr; }
+
+namespace {
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
