@@ -8,6 +8,10 @@
 // its own Completion, so the callers of one batch do not queue on a shared lock to return.
 //
 // Op needs two public members: `Status status` and `Completion completion`.
+//
+// submitAsync() queues an op without waiting: the batch thread then runs the op's
+// `completion.then` instead of waking anybody (the task API's deferred responses). Such an op
+// owns itself; `then` frees it.
 
 #include <pthread.h>
 
@@ -23,15 +27,24 @@
 
 namespace appliance::plugins::storage_postgres {
 
-// One op's hand-over from a batch thread to the caller waiting for it.
+// One op's hand-over from a batch thread to the caller waiting for it, or to `then`.
 class Completion {
  public:
+  // Set before submitAsync(); runs once, on the thread that completes the op, and must not
+  // throw (a batch thread has nobody to report to).
+  std::function<void()> then;
+
   void wait() {
     std::unique_lock lock(mutex_);
     wake_.wait(lock, [this] { return done_; });
   }
   // Notified under the lock: the waiter may destroy the op as soon as it sees done_.
   void signal() {
+    if (then) {
+      std::function<void()> run = std::move(then);
+      run();  // may free the op
+      return;
+    }
     std::lock_guard lock(mutex_);
     done_ = true;
     wake_.notify_one();
@@ -74,6 +87,25 @@ class BatchQueue {
     }
     work_.notify_one();
     op.completion.wait();
+  }
+
+  // Queues op and returns; op.completion.then (set) runs when a batch thread has filled in its
+  // outcome, or at once, on this thread, when the queue is stopping.
+  void submitAsync(Op& op) {
+    bool queued = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        queue_.push_back(&op);
+        queued = true;
+      }
+    }
+    if (queued) {
+      work_.notify_one();
+      return;
+    }
+    op.status = stoppingError();
+    op.completion.signal();
   }
 
   // Fails queued ops with kUnavailable, lets running batches finish, joins the threads.

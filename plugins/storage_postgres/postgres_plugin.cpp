@@ -26,6 +26,11 @@ Status StoragePostgresPlugin::init(PluginContext& context) {
                             [this] { purgeExpiredKv(); });
   kv_store_ = std::make_shared<PostgresKvStore>(store_, &context.clock());
   if (Status s = context.services().provide<TaskStore>(store_); !s.isOk()) return s;
+  if (Status s =
+          context.services().provide<AsyncTaskStore>(std::shared_ptr<AsyncTaskStore>(store_));
+      !s.isOk()) {
+    return s;
+  }
   return context.services().provide<KvStore>(kv_store_);
 }
 

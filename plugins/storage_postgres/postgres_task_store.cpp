@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "appliance/time.h"
@@ -293,39 +294,92 @@ Status PostgresTaskStore::runTransaction(
   return s;
 }
 
-Status PostgresTaskStore::write(WriteOp& op) {
-  if (!ready_) return notReady();
+void PostgresTaskStore::write(WriteOp& op) {
+  if (!ready_) {
+    op.status = notReady();
+    return;
+  }
   if (writer_) {
     writer_->submit(op);
   } else {
     op.status = run(op.metric, std::span<const Call>(op.calls.data(), op.call_count),
                     std::span<PgResult>(op.results.data(), op.call_count), false);
   }
+  noteWritten(op);
+}
+
+void PostgresTaskStore::noteWritten(const WriteOp& op) {
   if (op.status.isOk()) {
     last_success_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
-  return op.status;
 }
 
-Result<Task> PostgresTaskStore::create(const NewTask& task) {
-  Params lock;
+// One asynchronous call: its op, the parameters its statements read, the input those point
+// into, and the caller's `done`. Owns itself from submitAsync() until `then` has run.
+template <typename Op, typename Done>
+struct PostgresTaskStore::Pending {
+  Op op;
+  std::array<Params, 2> params;
+  NewTask task;
+  TaskPatch patch;
+  Done done;
+};
+
+// Runs `pending` through `batcher`, then `finish(*pending)` (which calls `done`) on the batch
+// thread. Without a batcher, or before the store is ready, it runs on this thread.
+template <typename Op, typename Done, typename Batcher, typename Finish>
+void PostgresTaskStore::submitPending(std::unique_ptr<Pending<Op, Done>> pending, Batcher* batcher,
+                                      Finish finish) {
+  if (!batcher || !ready_) {
+    Op& op = pending->op;
+    if (!ready_) {
+      op.status = notReady();
+    } else if constexpr (std::is_same_v<Op, WriteOp>) {
+      write(op);
+    } else {
+      op.status = readOne(op);
+    }
+    finish(*pending);
+    return;
+  }
+  Pending<Op, Done>* raw = pending.release();
+  raw->op.completion.then = [this, raw, finish] {
+    std::unique_ptr<Pending<Op, Done>> owned(raw);
+    if constexpr (std::is_same_v<Op, WriteOp>) noteWritten(owned->op);
+    try {
+      finish(*owned);
+    } catch (const std::exception& e) {
+      logger_.error("a task store completion failed", {{"error", e.what()}});
+    } catch (...) {
+      logger_.error("a task store completion failed", {{"error", "non-standard exception"}});
+    }
+  };
+  batcher->submitAsync(raw->op);
+}
+
+void PostgresTaskStore::prepareCreate(const NewTask& task, std::array<Params, 2>& params,
+                                      WriteOp& op, Status& invalid) const {
+  Params& lock = params[0];
+  Params& insert = params[1];
   const std::int32_t lock_key = titleLockKey(task.title);
   lock.int4(lock_key);
-  Params insert;
   insert.text(task.title);
   insert.text(task.content);
   if (!insert.date(task.due_date)) {
-    return Status::invalid("due_date '" + task.due_date + "' is not a YYYY-MM-DD calendar date");
+    invalid = Status::invalid("due_date '" + task.due_date + "' is not a YYYY-MM-DD calendar date");
+    return;
   }
   insert.timestamp(task.request_at);
   retentionParam(insert);
-  WriteOp op;
   op.calls = {Call{Statement::kCreateLock, &lock}, Call{Statement::kCreate, &insert}};
   op.call_count = 2;
   op.metric = Statement::kCreate;
   op.order_group = 0;
   op.order_key = lock_key;
-  if (Status s = write(op); !s.isOk()) return s;
+}
+
+Result<Task> PostgresTaskStore::createOutcome(const NewTask& task, const WriteOp& op) {
+  if (!op.status.isOk()) return op.status;
   const PGresult* result = op.results[1].get();
   const std::int64_t outcome =
       PQntuples(result) == 1 ? readInt(result, 0, kTaskColumns) : kOutcomeConflict;
@@ -336,22 +390,61 @@ Result<Task> PostgresTaskStore::create(const NewTask& task) {
                           "' already has a newer or equal request_timestamp (replayed create)");
 }
 
-Result<Task> PostgresTaskStore::get(std::int64_t id) {
+Result<Task> PostgresTaskStore::create(const NewTask& task) {
+  std::array<Params, 2> params;
+  WriteOp op;
+  Status invalid;
+  prepareCreate(task, params, op, invalid);
+  if (!invalid.isOk()) return invalid;
+  write(op);
+  return createOutcome(task, op);
+}
+
+void PostgresTaskStore::createAsync(const NewTask& task, TaskDone done) {
+  auto pending = std::make_unique<Pending<WriteOp, TaskDone>>();
+  pending->task = task;
+  pending->done = std::move(done);
+  Status invalid;
+  prepareCreate(pending->task, pending->params, pending->op, invalid);
+  if (!invalid.isOk()) return pending->done(invalid);
+  submitPending(std::move(pending), writer_.get(),
+                [this](Pending<WriteOp, TaskDone>& p) { p.done(createOutcome(p.task, p.op)); });
+}
+
+Status PostgresTaskStore::readOne(ReadOp& op) {
   if (reader_) {
-    if (!ready_) return notReady();
-    ReadOp op;
-    op.id = id;
     reader_->submit(op);
-    if (!op.status.isOk()) return op.status;
-    if (op.row < 0) return notFound(id);
-    return readTask(op.rows->get(), op.row);
+    return op.status;
   }
   Params params;
-  params.int8(id);
-  PgResult result;
-  if (Status s = runOne(Statement::kGet, params, result, true); !s.isOk()) return s;
-  if (PQntuples(result.get()) == 0) return notFound(id);
-  return readTask(result.get(), 0);
+  params.int8(op.id);
+  auto result = std::make_shared<PgResult>();
+  if (Status s = runOne(Statement::kGet, params, *result, true); !s.isOk()) return s;
+  if (PQntuples(result->get()) > 0) op.row = 0;
+  op.rows = std::move(result);
+  return Status::ok();
+}
+
+Result<Task> PostgresTaskStore::getOutcome(const ReadOp& op) {
+  if (!op.status.isOk()) return op.status;
+  if (op.row < 0) return notFound(op.id);
+  return readTask(op.rows->get(), op.row);
+}
+
+Result<Task> PostgresTaskStore::get(std::int64_t id) {
+  if (!ready_) return notReady();
+  ReadOp op;
+  op.id = id;
+  op.status = readOne(op);
+  return getOutcome(op);
+}
+
+void PostgresTaskStore::getAsync(std::int64_t id, TaskDone done) {
+  auto pending = std::make_unique<Pending<ReadOp, TaskDone>>();
+  pending->op.id = id;
+  pending->done = std::move(done);
+  submitPending(std::move(pending), reader_.get(),
+                [this](Pending<ReadOp, TaskDone>& p) { p.done(getOutcome(p.op)); });
 }
 
 Result<bool> PostgresTaskStore::listRows(const TaskQuery& query, TaskRowSink& sink) {
@@ -404,8 +497,8 @@ Result<TaskPage> PostgresTaskStore::list(const TaskQuery& query) {
   return std::move(collector.page);
 }
 
-Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) {
-  Params params;
+void PostgresTaskStore::prepareUpdate(std::int64_t id, const TaskPatch& patch, Params& params,
+                                      WriteOp& op, Status& invalid) const {
   params.int8(id);
   for (const auto* text : {&patch.title, &patch.content}) {
     if (text->has_value()) {
@@ -417,7 +510,9 @@ Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) 
   if (!patch.due_date) {
     params.null();
   } else if (!params.date(*patch.due_date)) {
-    return Status::invalid("due_date '" + *patch.due_date + "' is not a YYYY-MM-DD calendar date");
+    invalid =
+        Status::invalid("due_date '" + *patch.due_date + "' is not a YYYY-MM-DD calendar date");
+    return;
   }
   if (patch.done) {
     params.boolean(*patch.done);
@@ -426,30 +521,57 @@ Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) 
   }
   params.timestamp(patch.request_at);
   retentionParam(params);
-  WriteOp op;
   op.calls[0] = {Statement::kUpdate, &params};
   op.metric = Statement::kUpdate;
   op.order_key = id;
-  if (Status s = write(op); !s.isOk()) return s;
+}
+
+Result<Task> PostgresTaskStore::updateOutcome(std::int64_t id, Timestamp request_at,
+                                              const WriteOp& op) {
+  if (!op.status.isOk()) return op.status;
   const PGresult* result = op.results[0].get();
   if (PQntuples(result) == 0) return notFound(id);
   const std::int64_t outcome = readInt(result, 0, kTaskColumns);
   if (outcome == kOutcomeWritten) return readTask(result, 0);
   if (outcome == kOutcomeNotFound) return notFound(id);
   metrics_.countFailure(FailureKind::kConflict);
-  return outcome == kOutcomeTooOld ? tooOld(patch.request_at) : stale(id);
+  return outcome == kOutcomeTooOld ? tooOld(request_at) : stale(id);
 }
 
-Status PostgresTaskStore::remove(std::int64_t id, Timestamp request_at) {
+Result<Task> PostgresTaskStore::update(std::int64_t id, const TaskPatch& patch) {
   Params params;
+  WriteOp op;
+  Status invalid;
+  prepareUpdate(id, patch, params, op, invalid);
+  if (!invalid.isOk()) return invalid;
+  write(op);
+  return updateOutcome(id, patch.request_at, op);
+}
+
+void PostgresTaskStore::updateAsync(std::int64_t id, const TaskPatch& patch, TaskDone done) {
+  auto pending = std::make_unique<Pending<WriteOp, TaskDone>>();
+  pending->patch = patch;
+  pending->done = std::move(done);
+  Status invalid;
+  prepareUpdate(id, pending->patch, pending->params[0], pending->op, invalid);
+  if (!invalid.isOk()) return pending->done(invalid);
+  submitPending(std::move(pending), writer_.get(), [this, id](Pending<WriteOp, TaskDone>& p) {
+    p.done(updateOutcome(id, p.patch.request_at, p.op));
+  });
+}
+
+void PostgresTaskStore::prepareRemove(std::int64_t id, Timestamp request_at, Params& params,
+                                      WriteOp& op) const {
   params.int8(id);
   params.timestamp(request_at);
   retentionParam(params);
-  WriteOp op;
   op.calls[0] = {Statement::kRemove, &params};
   op.metric = Statement::kRemove;
   op.order_key = id;
-  if (Status s = write(op); !s.isOk()) return s;
+}
+
+Status PostgresTaskStore::removeOutcome(std::int64_t id, Timestamp request_at, const WriteOp& op) {
+  if (!op.status.isOk()) return op.status;
   const PGresult* result = op.results[0].get();
   if (PQntuples(result) == 0) return notFound(id);
   const std::int64_t outcome = readInt(result, 0, 0);
@@ -457,6 +579,24 @@ Status PostgresTaskStore::remove(std::int64_t id, Timestamp request_at) {
   if (outcome == kOutcomeNotFound) return notFound(id);
   metrics_.countFailure(FailureKind::kConflict);
   return outcome == kOutcomeTooOld ? tooOld(request_at) : stale(id);
+}
+
+Status PostgresTaskStore::remove(std::int64_t id, Timestamp request_at) {
+  Params params;
+  WriteOp op;
+  prepareRemove(id, request_at, params, op);
+  write(op);
+  return removeOutcome(id, request_at, op);
+}
+
+void PostgresTaskStore::removeAsync(std::int64_t id, Timestamp request_at, StatusDone done) {
+  auto pending = std::make_unique<Pending<WriteOp, StatusDone>>();
+  pending->done = std::move(done);
+  prepareRemove(id, request_at, pending->params[0], pending->op);
+  submitPending(std::move(pending), writer_.get(),
+                [this, id, request_at](Pending<WriteOp, StatusDone>& p) {
+                  p.done(removeOutcome(id, request_at, p.op));
+                });
 }
 
 void PostgresTaskStore::retentionParam(Params& params) const {

@@ -38,7 +38,7 @@
 
 namespace appliance::plugins::storage_postgres {
 
-class PostgresTaskStore final : public TaskStore {
+class PostgresTaskStore final : public TaskStore, public AsyncTaskStore {
  public:
   // `logger` and `registry` must outlive the store.
   PostgresTaskStore(PostgresConfig config, const Logger& logger, prometheus::Registry& registry);
@@ -58,6 +58,11 @@ class PostgresTaskStore final : public TaskStore {
   std::size_t queuedReads() const { return reader_ ? reader_->queued() : 0; }
 
   Result<Task> create(const NewTask& task) override;
+  // AsyncTaskStore: the same calls, completed on the batcher threads (`done` runs there).
+  void createAsync(const NewTask& task, TaskDone done) override;
+  void getAsync(std::int64_t id, TaskDone done) override;
+  void updateAsync(std::int64_t id, const TaskPatch& patch, TaskDone done) override;
+  void removeAsync(std::int64_t id, Timestamp request_at, StatusDone done) override;
   Result<Task> get(std::int64_t id) override;
   Result<TaskPage> list(const TaskQuery& query) override;
   Result<bool> listRows(const TaskQuery& query, TaskRowSink& sink) override;
@@ -95,8 +100,26 @@ class PostgresTaskStore final : public TaskStore {
   Status run(Statement metric, std::span<const Call> calls, std::span<PgResult> results,
              bool idempotent);
   Status runOne(Statement statement, const Params& params, PgResult& result, bool idempotent);
-  // Creates, updates and deletes: through the group-commit batcher.
-  Status write(WriteOp& op);
+  // Creates, updates and deletes: through the group-commit batcher. Fills op.status.
+  void write(WriteOp& op);
+  void noteWritten(const WriteOp& op);
+  // A GET by id through the read batcher (or one statement); op.row is -1 when none.
+  Status readOne(ReadOp& op);
+  // Each call in two halves, shared by the blocking and the asynchronous form: bind the
+  // statements (`invalid` set for input the database cannot take), then read the outcome.
+  void prepareCreate(const NewTask& task, std::array<Params, 2>& params, WriteOp& op,
+                     Status& invalid) const;
+  Result<Task> createOutcome(const NewTask& task, const WriteOp& op);
+  Result<Task> getOutcome(const ReadOp& op);
+  void prepareUpdate(std::int64_t id, const TaskPatch& patch, Params& params, WriteOp& op,
+                     Status& invalid) const;
+  Result<Task> updateOutcome(std::int64_t id, Timestamp request_at, const WriteOp& op);
+  void prepareRemove(std::int64_t id, Timestamp request_at, Params& params, WriteOp& op) const;
+  Status removeOutcome(std::int64_t id, Timestamp request_at, const WriteOp& op);
+  template <typename Op, typename Done>
+  struct Pending;
+  template <typename Op, typename Done, typename Batcher, typename Finish>
+  void submitPending(std::unique_ptr<Pending<Op, Done>> pending, Batcher* batcher, Finish finish);
   Status connectAndMigrate();
   void backgroundLoop();
   void probeIfIdle();

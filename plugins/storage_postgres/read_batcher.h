@@ -40,6 +40,8 @@ class ReadBatcher {
 
   // Blocks until `op` has its row (or none) or has failed.
   void submit(ReadOp& op) { queue_.submit(op); }
+  // Returns at once; op.completion.then runs when it is done (batch_queue.h).
+  void submitAsync(ReadOp& op) { queue_.submitAsync(op); }
   // Fails queued ops with kUnavailable, finishes running batches, joins the readers.
   void stop() { queue_.stop(); }
   // Ops waiting for a reader (not those in a running batch).

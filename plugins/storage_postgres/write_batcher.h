@@ -53,6 +53,8 @@ class WriteBatcher {
 
   // Blocks until `op` is committed or has failed; fills op.status and op.results.
   void submit(WriteOp& op) { queue_.submit(op); }
+  // Returns at once; op.completion.then runs when it is done (batch_queue.h).
+  void submitAsync(WriteOp& op) { queue_.submitAsync(op); }
   // Fails queued ops with kUnavailable, finishes running batches, joins the writers.
   void stop() { queue_.stop(); }
   // Ops waiting for a writer (not those in a running batch).

@@ -32,6 +32,7 @@
 // for at most the store's configured timeouts.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -156,6 +157,26 @@ class TaskStore {
     for (const Task& task : page->tasks) sink.onRow(viewOf(task));
     return page->has_more;
   }
+};
+
+// Optional, next to `task_store`: a store whose calls complete on its own threads (a
+// database batcher) may also provide this service. The task API then answers from the
+// store's thread (deferResponse(), http.h) instead of holding a worker thread per request
+// while the database works. Same rules and outcomes as the TaskStore calls of the same name.
+// Each call runs its `done` exactly once: on a thread of the store's, or before returning
+// (invalid input, store not ready). `done` must be quick and must not block or throw.
+// Appended in ABI 2.
+class AsyncTaskStore {
+ public:
+  static constexpr std::string_view kServiceName = "task_store_async";
+  using TaskDone = std::function<void(Result<Task>)>;
+  using StatusDone = std::function<void(Status)>;
+  virtual ~AsyncTaskStore() = default;
+
+  virtual void createAsync(const NewTask& task, TaskDone done) = 0;
+  virtual void getAsync(std::int64_t id, TaskDone done) = 0;
+  virtual void updateAsync(std::int64_t id, const TaskPatch& patch, TaskDone done) = 0;
+  virtual void removeAsync(std::int64_t id, Timestamp request_at, StatusDone done) = 0;
 };
 
 }  // namespace appliance

@@ -1,14 +1,17 @@
 // The shared TaskStore conformance suite (tests/support) against PostgresTaskStore, each test
-// on a fresh database.
+// on a fresh database: once through its blocking TaskStore calls, once ("postgres_async")
+// through its AsyncTaskStore calls, which the task API uses.
 #include <chrono>
 #include <memory>
 #include <thread>
 
+#include "async_task_store_adapter.h"
 #include "pg_test_support.h"
 #include "task_store_conformance.h"
 
 namespace {
 
+using appliance::testing::AsyncAsBlockingTaskStore;
 using appliance::testing::RetentionStore;
 using appliance::testing::RetentionStoreFactory;
 using appliance::testing::StoreFactory;
@@ -31,8 +34,21 @@ std::shared_ptr<appliance::TaskStore> makeStore() {
   return std::shared_ptr<appliance::TaskStore>(holder, holder->store.store.get());
 }
 
+// The same store, its writes and GETs through the AsyncTaskStore calls.
+std::shared_ptr<appliance::TaskStore> asyncPath(std::shared_ptr<appliance::TaskStore> store,
+                                                pg::PostgresTaskStore& async) {
+  if (!store) return nullptr;
+  return std::make_shared<AsyncAsBlockingTaskStore>(std::move(store), async);
+}
+
+std::shared_ptr<appliance::TaskStore> makeAsyncStore() {
+  auto store = makeStore();
+  return store ? asyncPath(store, static_cast<pg::PostgresTaskStore&>(*store)) : nullptr;
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, TaskStoreConformance,
-                         ::testing::Values(StoreFactory{"postgres", makeStore}),
+                         ::testing::Values(StoreFactory{"postgres", makeStore},
+                                           StoreFactory{"postgres_async", makeAsyncStore}),
                          appliance::testing::storeFactoryName);
 
 // The window runs on the server's clock (statement_timestamp()), which on the test cluster is
@@ -63,8 +79,18 @@ RetentionStore makeRetentionStore(std::chrono::milliseconds retention) {
   return target;
 }
 
+RetentionStore makeAsyncRetentionStore(std::chrono::milliseconds retention) {
+  RetentionStore target = makeRetentionStore(retention);
+  if (target.store) {
+    target.store = asyncPath(target.store, static_cast<pg::PostgresTaskStore&>(*target.store));
+  }
+  return target;
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, TaskStoreRetentionConformance,
-                         ::testing::Values(RetentionStoreFactory{"postgres", makeRetentionStore}),
+                         ::testing::Values(RetentionStoreFactory{"postgres", makeRetentionStore},
+                                           RetentionStoreFactory{"postgres_async",
+                                                                 makeAsyncRetentionStore}),
                          appliance::testing::retentionFactoryName);
 
 }  // namespace

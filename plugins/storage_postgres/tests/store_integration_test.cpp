@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -494,10 +495,27 @@ TEST(StoragePostgresPlugin, ProvidesTaskStoreAndAHealthCheck) {
   const Timestamp now = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-  EXPECT_TRUE(store->create(newTask("via plugin", now)).isOk());
+  auto created = store->create(newTask("via plugin", now));
+  ASSERT_TRUE(created.isOk());
+  // The same store, asynchronously (the task API's path).
+  auto async = context.services().find<AsyncTaskStore>();
+  ASSERT_NE(async, nullptr);
+  std::promise<Result<Task>> got;
+  async->getAsync(created->id, [&](Result<Task> task) { got.set_value(std::move(task)); });
+  auto task = got.get_future().get();
+  ASSERT_TRUE(task.isOk()) << task.status().message();
+  EXPECT_EQ(task->title, "via plugin");
   plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   EXPECT_FALSE(context.health_checks.run().at("storage_postgres").healthy);
   EXPECT_EQ(store->ping().code(), StatusCode::kUnavailable);
+  int answers = 0;
+  Status after_stop;
+  async->removeAsync(created->id, now + 1, [&](Status s) {
+    ++answers;
+    after_stop = s;
+  });
+  EXPECT_EQ(answers, 1) << "a stopped store answers at once, exactly once";
+  EXPECT_EQ(after_stop.code(), StatusCode::kUnavailable);
 }
 
 }  // namespace
