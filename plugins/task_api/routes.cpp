@@ -45,10 +45,12 @@ HttpHandler bind(const std::shared_ptr<const TaskRoutes>& routes, Method method)
 }  // namespace
 
 TaskRoutes::TaskRoutes(std::shared_ptr<TaskStore> store,
+                       std::shared_ptr<AsyncTaskStore> async_store,
                        std::shared_ptr<const AuthenticatorSlot> auth,
                        std::shared_ptr<TaskMetrics> metrics, ListLimits limits,
                        const Logger& logger)
     : store_(std::move(store)),
+      async_store_(std::move(async_store)),
       auth_(std::move(auth)),
       metrics_(std::move(metrics)),
       limits_(limits),
@@ -91,15 +93,40 @@ void TaskRoutes::answerStoreError(const Status& status, std::string_view conflic
   }
 }
 
+ResponseFinisher TaskRoutes::deferToStore() const {
+  return async_store_ ? deferResponse() : nullptr;
+}
+
+void TaskRoutes::answerCreated(const Result<Task>& created, HttpResponse& response) const {
+  if (!created.isOk()) return answerStoreError(created.status(), kReplay, response);
+  response.json(201, taskJson(*created));
+  response.setHeader("Location", "/tasks/" + std::to_string(created->id));
+}
+
+void TaskRoutes::answerTask(const Result<Task>& task, HttpResponse& response) const {
+  if (!task.isOk()) return answerStoreError(task.status(), kStale, response);
+  response.json(200, taskJson(*task));
+}
+
+void TaskRoutes::answerRemoved(const Status& removed, HttpResponse& response) const {
+  if (!removed.isOk()) return answerStoreError(removed, kStale, response);
+  response.json(200, R"({"message":"Task deleted successfully"})");
+}
+
 void TaskRoutes::create(const HttpRequest& request, HttpResponse& response) const {
   if (!authorize(request, response)) return;
   NewTask task;
   ValidationErrors errors;
   if (!parseCreateBody(request.body, task, errors)) return answerValidation(errors, response);
-  const Result<Task> created = store_->create(task);
-  if (!created.isOk()) return answerStoreError(created.status(), kReplay, response);
-  response.json(201, taskJson(*created));
-  response.setHeader("Location", "/tasks/" + std::to_string(created->id));
+  if (ResponseFinisher finish = deferToStore()) {
+    async_store_->createAsync(task, [self = shared_from_this(), finish](Result<Task> created) {
+      HttpResponse answer;
+      self->answerCreated(created, answer);
+      finish(std::move(answer));
+    });
+    return;
+  }
+  answerCreated(store_->create(task), response);
 }
 
 void TaskRoutes::list(const HttpRequest& request, HttpResponse& response) const {
@@ -125,9 +152,15 @@ void TaskRoutes::get(const HttpRequest& request, HttpResponse& response) const {
   const IdState state = readTaskId(request, id, errors);
   if (state == IdState::kInvalid) return answerValidation(errors, response);
   if (state == IdState::kNoSuchTask) return response.error(404, kNotFound);
-  const Result<Task> task = store_->get(id);
-  if (!task.isOk()) return answerStoreError(task.status(), kStale, response);
-  response.json(200, taskJson(*task));
+  if (ResponseFinisher finish = deferToStore()) {
+    async_store_->getAsync(id, [self = shared_from_this(), finish](Result<Task> task) {
+      HttpResponse answer;
+      self->answerTask(task, answer);
+      finish(std::move(answer));
+    });
+    return;
+  }
+  answerTask(store_->get(id), response);
 }
 
 void TaskRoutes::update(const HttpRequest& request, HttpResponse& response) const {
@@ -139,9 +172,15 @@ void TaskRoutes::update(const HttpRequest& request, HttpResponse& response) cons
   const bool body_ok = parseUpdateBody(request.body, patch, errors);
   if (!errors.empty() || !body_ok) return answerValidation(errors, response);
   if (state == IdState::kNoSuchTask) return response.error(404, kNotFound);
-  const Result<Task> task = store_->update(id, patch);
-  if (!task.isOk()) return answerStoreError(task.status(), kStale, response);
-  response.json(200, taskJson(*task));
+  if (ResponseFinisher finish = deferToStore()) {
+    async_store_->updateAsync(id, patch, [self = shared_from_this(), finish](Result<Task> task) {
+      HttpResponse answer;
+      self->answerTask(task, answer);
+      finish(std::move(answer));
+    });
+    return;
+  }
+  answerTask(store_->update(id, patch), response);
 }
 
 void TaskRoutes::remove(const HttpRequest& request, HttpResponse& response) const {
@@ -155,9 +194,15 @@ void TaskRoutes::remove(const HttpRequest& request, HttpResponse& response) cons
   const bool body_ok = parseDeleteRequest(request.body, query_timestamp, request_at, errors);
   if (!errors.empty() || !body_ok) return answerValidation(errors, response);
   if (state == IdState::kNoSuchTask) return response.error(404, kNotFound);
-  const Status removed = store_->remove(id, request_at);
-  if (!removed.isOk()) return answerStoreError(removed, kStale, response);
-  response.json(200, R"({"message":"Task deleted successfully"})");
+  if (ResponseFinisher finish = deferToStore()) {
+    async_store_->removeAsync(id, request_at, [self = shared_from_this(), finish](Status removed) {
+      HttpResponse answer;
+      self->answerRemoved(removed, answer);
+      finish(std::move(answer));
+    });
+    return;
+  }
+  answerRemoved(store_->remove(id, request_at), response);
 }
 
 Status registerTaskRoutes(HttpRouter& router, const std::shared_ptr<const TaskRoutes>& routes) {

@@ -1,7 +1,9 @@
 #pragma once
 // TaskRoutes: the /tasks handlers. Each one authenticates, validates (FastAPI's 422 shape),
 // makes exactly one TaskStore call (the store enforces the ordering rules atomically) and
-// writes the answer. Store errors map to 404, 409, 503 (+ Retry-After) or 500; internals are
+// writes the answer. With a store that also offers AsyncTaskStore (PostgreSQL), single-task
+// calls defer the response and answer from the store's thread: no HTTP worker waits on the
+// database. Store errors map to 404, 409, 503 (+ Retry-After) or 500; internals are
 // logged, never returned.
 //
 // Immutable after construction (the Authenticator is read from its slot per request, so a
@@ -18,10 +20,12 @@
 
 namespace appliance::plugins::task_api {
 
-class TaskRoutes {
+class TaskRoutes : public std::enable_shared_from_this<TaskRoutes> {
  public:
-  TaskRoutes(std::shared_ptr<TaskStore> store, std::shared_ptr<const AuthenticatorSlot> auth,
-             std::shared_ptr<TaskMetrics> metrics, ListLimits limits, const Logger& logger);
+  // `async_store` may be null (the store only blocks).
+  TaskRoutes(std::shared_ptr<TaskStore> store, std::shared_ptr<AsyncTaskStore> async_store,
+             std::shared_ptr<const AuthenticatorSlot> auth, std::shared_ptr<TaskMetrics> metrics,
+             ListLimits limits, const Logger& logger);
 
   void create(const HttpRequest& request, HttpResponse& response) const;
   void list(const HttpRequest& request, HttpResponse& response) const;
@@ -35,8 +39,14 @@ class TaskRoutes {
   bool authorize(const HttpRequest& request, HttpResponse& response) const;
   void answerStoreError(const Status& status, std::string_view conflict_detail,
                         HttpResponse& response) const;
+  void answerCreated(const Result<Task>& created, HttpResponse& response) const;
+  void answerTask(const Result<Task>& task, HttpResponse& response) const;
+  void answerRemoved(const Status& removed, HttpResponse& response) const;
+  // A finisher when the store can answer asynchronously and the server can defer; else empty.
+  ResponseFinisher deferToStore() const;
 
   std::shared_ptr<TaskStore> store_;
+  std::shared_ptr<AsyncTaskStore> async_store_;
   std::shared_ptr<const AuthenticatorSlot> auth_;
   std::shared_ptr<TaskMetrics> metrics_;
   ListLimits limits_;

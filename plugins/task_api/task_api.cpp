@@ -32,7 +32,8 @@ Status TaskApiPlugin::init(PluginContext& context) {
   metrics_ = metrics.value();
 
   auto slot = std::make_shared<AuthenticatorSlot>(auth.value());
-  auto routes = std::make_shared<const TaskRoutes>(store_, slot, metrics_, config_->list, logger);
+  auto routes = std::make_shared<const TaskRoutes>(
+      store_, context.services().find<AsyncTaskStore>(), slot, metrics_, config_->list, logger);
   if (Status s = registerTaskRoutes(context.http(), routes); !s.isOk()) return s;
 
   auto openapi = std::make_shared<const std::string>(
