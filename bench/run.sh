@@ -484,12 +484,28 @@ store_stats() {
   echo "${wal:-n/a} ${db:-n/a} ${rows:-n/a} ${deleted:-n/a} ${dead:-n/a}"
 }
 
+# PostgreSQL's checkpointer and buffer writers, WAL and autovacuum, cumulative since the cluster
+# started: which of them wrote the dirty pages (a backend writing its own means shared_buffers
+# ran out of clean ones), how many checkpoints ran, how many full-page images the WAL took
+# after them and how often it was synced, how often autovacuum processed tasks. Empty for SQLite.
+pg_writer_stats() {
+  [[ -n "$PG_URL" ]] || return 0
+  psql -X -At -d "$PG_URL" -c "
+    SELECT format('checkpoints %s timed + %s requested, buffers written by checkpoints %s, '
+                  'bgwriter %s, backends %s; WAL full-page images %s, WAL syncs %s; '
+                  'autovacuums of tasks %s', b.checkpoints_timed, b.checkpoints_req,
+                  b.buffers_checkpoint, b.buffers_clean, b.buffers_backend, w.wal_fpi,
+                  w.wal_sync, t.autovacuum_count)
+    FROM pg_stat_bgwriter b, pg_stat_wal w, pg_stat_user_tables t
+    WHERE t.relname = 'tasks'" 2>/dev/null || true
+}
+
 mb_bytes() { [[ "${1:-n/a}" =~ ^[0-9]+$ ]] && awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}' || echo "n/a"; }
 
 SOAK_ROWS=()
 run_soak() {
   local soak_s window_s windows w out="$WORK/wrk.out" line busy hb ha sp50 sp99
-  local rps p50 p99 non2xx statuses rss hwm wal db rows deleted dead row steal0 steal
+  local rps p50 p99 non2xx statuses rss hwm wal db rows deleted dead row steal0 steal writers
   soak_s=$(duration_seconds "$SOAK")
   window_s=$(duration_seconds "$WINDOW")
   (( window_s > 0 )) || die "--window must be longer than 0"
@@ -520,8 +536,9 @@ run_soak() {
     non2xx=$(sed -n 's/.* non2xx=\([^ ]*\).*/\1/p' <<<"$line")
     statuses=$(sed -n 's/.* statuses=\([^ ]*\).*/\1/p' <<<"$line")
     read -r wal db rows deleted dead < <(store_stats)
+    writers=$(pg_writer_stats)
     {
-      echo "## window $w (machine busy before: ${busy}%, hypervisor steal during: ${steal}%, load $(loadavg), VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms; WAL $wal B, db $db B, rows $rows, deleted $deleted, dead tuples $dead)"
+      echo "## window $w (machine busy before: ${busy}%, hypervisor steal during: ${steal}%, load $(loadavg), VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB, server-side p50 <= $sp50 ms, p99 <= $sp99 ms; WAL $wal B, db $db B, rows $rows, deleted $deleted, dead tuples $dead${writers:+; $writers})"
       grep -v '^RESULT ' "$out"
       echo "$line"
       echo
@@ -576,7 +593,7 @@ soak_report() {
     if [[ "$STORE" == sqlite ]]; then
       echo "- Store: SQLite, WAL, \`synchronous: full\`"
     else
-      echo "- Store: PostgreSQL $(psql -X -At -d "$PG_URL" -c 'show server_version' 2>/dev/null) throwaway cluster, fsync on, synchronous_commit on, autovacuum on (defaults)"
+      echo "- Store: PostgreSQL $(psql -X -At -d "$PG_URL" -c 'show server_version' 2>/dev/null) throwaway cluster, fsync on, synchronous_commit on, autovacuum on, ${PG_TEST_SERVER_OPTS:+server options \`$PG_TEST_SERVER_OPTS\` (PG_TEST_SERVER_OPTS), }otherwise defaults"
     fi
     echo "- Start-up to ready: ${STARTUP_MS[*]} ms; idle RSS $(mb "$IDLE_RSS") MB"
   fi
@@ -754,7 +771,7 @@ report() {
     if [[ "$STORE" == sqlite ]]; then
       echo "- Store: SQLite, WAL, \`synchronous: full\` (fsync on every commit, group commit)"
     else
-      echo "- Store: PostgreSQL $(psql -X -At -d "$PG_URL" -c 'show server_version' 2>/dev/null) throwaway cluster, fsync on, synchronous_commit on (defaults)"
+      echo "- Store: PostgreSQL $(psql -X -At -d "$PG_URL" -c 'show server_version' 2>/dev/null) throwaway cluster, fsync on, synchronous_commit on, ${PG_TEST_SERVER_OPTS:+server options \`$PG_TEST_SERVER_OPTS\` (PG_TEST_SERVER_OPTS), }otherwise defaults"
     fi
     echo "- Start-up to ready (spawn to first 200 from /readyz): ${STARTUP_MS[*]} ms (first run with an empty database)"
   fi

@@ -14,12 +14,14 @@
 #   PORT=..., DIR=... (temp dir: data/, log, socket), PGBIN=..., RUNAS=postgres|""
 # `start` also prints the URL on stdout. Works as root (initdb and pg_ctl then run as the
 # `postgres` user via runuser) and as a normal user. Authentication is `trust` on loopback.
+# PG_TEST_SERVER_OPTS adds server settings (e.g. "-c shared_buffers=512MB"), so a benchmark
+# can run PostgreSQL configured like a production parameter group.
 set -euo pipefail
 
 die() { echo "pg-test-cluster: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -83,7 +85,7 @@ write_state() {
 
 server_start() {
   as_owner "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 \
-    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_TEST_SERVER_OPTS:-}" start >/dev/null
 }
 
 server_stop() {
