@@ -56,6 +56,8 @@ class ListBatcher {
 
   // Blocks until `op` has its page or has failed.
   void submit(ListOp& op) { queue_.submit(op); }
+  // Queues `op` and returns; its completion.then runs on the lister thread (batch_queue.h).
+  void submitAsync(ListOp& op) { queue_.submitAsync(op); }
   // Fails queued ops with kUnavailable, finishes running batches, joins the threads.
   void stop() { queue_.stop(); }
   std::size_t queued() const { return queue_.queued(); }

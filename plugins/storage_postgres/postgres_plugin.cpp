@@ -31,6 +31,11 @@ Status StoragePostgresPlugin::init(PluginContext& context) {
       !s.isOk()) {
     return s;
   }
+  if (Status s =
+          context.services().provide<AsyncTaskLister>(std::shared_ptr<AsyncTaskLister>(store_));
+      !s.isOk()) {
+    return s;
+  }
   return context.services().provide<KvStore>(kv_store_);
 }
 

@@ -447,9 +447,11 @@ void PostgresTaskStore::getAsync(std::int64_t id, TaskDone done) {
                 [this](Pending<ReadOp, TaskDone>& p) { p.done(getOutcome(p.op)); });
 }
 
-Result<bool> PostgresTaskStore::listRows(const TaskQuery& query, TaskRowSink& sink) {
-  const std::size_t limit = std::min(query.limit, kMaxListLimit);
-  ListKey key;
+namespace {
+
+// The list page `query` asks for, as the list batcher's key, and how many rows it shows.
+Status listKeyOf(const TaskQuery& query, ListKey& key, std::size_t& limit) {
+  limit = std::min(query.limit, kMaxListLimit);
   key.statement = !query.done   ? Statement::kList
                   : *query.done ? Statement::kListDone
                                 : Statement::kListOpen;
@@ -463,6 +465,28 @@ Result<bool> PostgresTaskStore::listRows(const TaskQuery& query, TaskRowSink& si
       return Status::invalid("'" + **date + "' is not a YYYY-MM-DD calendar date");
     }
   }
+  return Status::ok();
+}
+
+// Lends the first `limit` rows of a page's result to `sink`; has_more when there are more.
+Result<bool> lendRows(const PgResult& rows, std::size_t limit, TaskRowSink& sink) {
+  const PGresult* result = rows.get();
+  const int count = PQntuples(result);
+  TaskView view;
+  std::string date;
+  for (int row = 0; row < count && static_cast<std::size_t>(row) < limit; ++row) {
+    if (Status s = readTaskView(result, row, view, date); !s.isOk()) return s;
+    sink.onRow(view);
+  }
+  return static_cast<std::size_t>(count) > limit;
+}
+
+}  // namespace
+
+Result<bool> PostgresTaskStore::listRows(const TaskQuery& query, TaskRowSink& sink) {
+  ListKey key;
+  std::size_t limit = 0;
+  if (Status s = listKeyOf(query, key, limit); !s.isOk()) return s;
   std::shared_ptr<const PgResult> rows;
   if (lister_) {
     if (!ready_) return notReady();
@@ -478,15 +502,37 @@ Result<bool> PostgresTaskStore::listRows(const TaskQuery& query, TaskRowSink& si
     if (Status s = runOne(key.statement, params, result, true); !s.isOk()) return s;
     rows = std::make_shared<const PgResult>(std::move(result));
   }
-  const PGresult* result = rows->get();
-  const int count = PQntuples(result);
-  TaskView view;
-  std::string date;
-  for (int row = 0; row < count && static_cast<std::size_t>(row) < limit; ++row) {
-    if (Status s = readTaskView(result, row, view, date); !s.isOk()) return s;
-    sink.onRow(view);
-  }
-  return static_cast<std::size_t>(count) > limit;
+  return lendRows(*rows, limit, sink);
+}
+
+void PostgresTaskStore::listRowsAsync(const TaskQuery& query, TaskRowSink& sink, ListDone done) {
+  struct PendingList {
+    ListKey key;
+    std::size_t limit = 0;
+    ListOp op;
+    TaskRowSink* sink = nullptr;
+    ListDone done;
+  };
+  auto pending = std::make_unique<PendingList>();
+  if (Status s = listKeyOf(query, pending->key, pending->limit); !s.isOk()) return done(s);
+  if (!ready_) return done(notReady());
+  if (!lister_) return done(listRows(query, sink));
+  pending->op.key = &pending->key;
+  pending->sink = &sink;
+  pending->done = std::move(done);
+  PendingList* raw = pending.release();
+  raw->op.completion.then = [this, raw] {
+    std::unique_ptr<PendingList> owned(raw);
+    try {
+      owned->done(owned->op.status.isOk() ? lendRows(*owned->op.rows, owned->limit, *owned->sink)
+                                          : Result<bool>(owned->op.status));
+    } catch (const std::exception& e) {
+      logger_.error("a task list completion failed", {{"error", e.what()}});
+    } catch (...) {
+      logger_.error("a task list completion failed", {{"error", "non-standard exception"}});
+    }
+  };
+  lister_->submitAsync(raw->op);
 }
 
 Result<TaskPage> PostgresTaskStore::list(const TaskQuery& query) {

@@ -38,7 +38,7 @@
 
 namespace appliance::plugins::storage_postgres {
 
-class PostgresTaskStore final : public TaskStore, public AsyncTaskStore {
+class PostgresTaskStore final : public TaskStore, public AsyncTaskStore, public AsyncTaskLister {
  public:
   // `logger` and `registry` must outlive the store.
   PostgresTaskStore(PostgresConfig config, const Logger& logger, prometheus::Registry& registry);
@@ -66,6 +66,9 @@ class PostgresTaskStore final : public TaskStore, public AsyncTaskStore {
   Result<Task> get(std::int64_t id) override;
   Result<TaskPage> list(const TaskQuery& query) override;
   Result<bool> listRows(const TaskQuery& query, TaskRowSink& sink) override;
+  // AsyncTaskLister: listRows() through the list batcher, the rows lent and `done` run on its
+  // thread (on the caller's when batching is off).
+  void listRowsAsync(const TaskQuery& query, TaskRowSink& sink, ListDone done) override;
   Result<Task> update(std::int64_t id, const TaskPatch& patch) override;
   Status remove(std::int64_t id, Timestamp request_at) override;
   Result<TaskCounts> counts() override;

@@ -44,13 +44,24 @@ HttpHandler bind(const std::shared_ptr<const TaskRoutes>& routes, Method method)
 
 }  // namespace
 
+// A list page being written: the query (for the next page's link), and the JSON body the
+// store's rows are written into as they are lent.
+struct TaskRoutes::ListAnswer {
+  explicit ListAnswer(TaskQuery q) : query(std::move(q)), writer(body, query.limit) {}
+  TaskQuery query;
+  std::string body;
+  TaskListJsonWriter writer;  // writes into `body`: declared after it
+};
+
 TaskRoutes::TaskRoutes(std::shared_ptr<TaskStore> store,
                        std::shared_ptr<AsyncTaskStore> async_store,
+                       std::shared_ptr<AsyncTaskLister> async_lister,
                        std::shared_ptr<const AuthenticatorSlot> auth,
                        std::shared_ptr<TaskMetrics> metrics, ListLimits limits,
                        const Logger& logger)
     : store_(std::move(store)),
       async_store_(std::move(async_store)),
+      async_lister_(std::move(async_lister)),
       auth_(std::move(auth)),
       metrics_(std::move(metrics)),
       limits_(limits),
@@ -134,14 +145,30 @@ void TaskRoutes::list(const HttpRequest& request, HttpResponse& response) const 
   TaskQuery query;
   ValidationErrors errors;
   if (!parseListQuery(request, limits_, query, errors)) return answerValidation(errors, response);
-  std::string body;
-  TaskListJsonWriter writer(body, query.limit);
-  const Result<bool> has_more = store_->listRows(query, writer);
+  if (async_lister_) {
+    if (ResponseFinisher finish = deferResponse()) {
+      auto page = std::make_shared<ListAnswer>(std::move(query));
+      TaskRowSink& sink = page->writer;
+      async_lister_->listRowsAsync(
+          page->query, sink, [self = shared_from_this(), finish, page](Result<bool> has_more) {
+            HttpResponse answer;
+            self->answerList(has_more, *page, answer);
+            finish(std::move(answer));
+          });
+      return;
+    }
+  }
+  ListAnswer page(std::move(query));
+  answerList(store_->listRows(page.query, page.writer), page, response);
+}
+
+void TaskRoutes::answerList(const Result<bool>& has_more, ListAnswer& page,
+                            HttpResponse& response) const {
   if (!has_more.isOk()) return answerStoreError(has_more.status(), kStale, response);
-  writer.finish();
-  response.json(200, std::move(body));
-  if (*has_more && writer.rows() > 0) {
-    response.setHeader("Link", nextPageLink(query, writer.lastId()));
+  page.writer.finish();
+  response.json(200, std::move(page.body));
+  if (*has_more && page.writer.rows() > 0) {
+    response.setHeader("Link", nextPageLink(page.query, page.writer.lastId()));
   }
 }
 

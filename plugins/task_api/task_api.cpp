@@ -33,7 +33,8 @@ Status TaskApiPlugin::init(PluginContext& context) {
 
   auto slot = std::make_shared<AuthenticatorSlot>(auth.value());
   auto routes = std::make_shared<const TaskRoutes>(
-      store_, context.services().find<AsyncTaskStore>(), slot, metrics_, config_->list, logger);
+      store_, context.services().find<AsyncTaskStore>(), context.services().find<AsyncTaskLister>(),
+      slot, metrics_, config_->list, logger);
   if (Status s = registerTaskRoutes(context.http(), routes); !s.isOk()) return s;
 
   auto openapi = std::make_shared<const std::string>(

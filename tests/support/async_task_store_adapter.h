@@ -1,8 +1,8 @@
 #pragma once
-// A TaskStore whose create/get/update/remove go through a store's AsyncTaskStore calls and
-// wait for their `done`, so the TaskStore conformance suite checks the asynchronous path of a
-// store that offers both. It also checks the AsyncTaskStore contract: `done` runs exactly
-// once per call.
+// A TaskStore whose create/get/update/remove go through a store's AsyncTaskStore calls (and
+// list/listRows through its AsyncTaskLister, when given) and wait for their `done`, so the
+// TaskStore conformance suite checks the asynchronous path of a store that offers both. It
+// also checks the contract: `done` runs exactly once per call.
 
 #include <gtest/gtest.h>
 
@@ -17,8 +17,9 @@ namespace appliance::testing {
 
 class AsyncAsBlockingTaskStore final : public TaskStore {
  public:
-  AsyncAsBlockingTaskStore(std::shared_ptr<TaskStore> store, AsyncTaskStore& async)
-      : store_(std::move(store)), async_(async) {}
+  AsyncAsBlockingTaskStore(std::shared_ptr<TaskStore> store, AsyncTaskStore& async,
+                           AsyncTaskLister* lister = nullptr)
+      : store_(std::move(store)), async_(async), lister_(lister) {}
 
   Result<Task> create(const NewTask& task) override {
     return wait<Result<Task>>([&](auto done) { async_.createAsync(task, std::move(done)); });
@@ -32,9 +33,18 @@ class AsyncAsBlockingTaskStore final : public TaskStore {
   Status remove(std::int64_t id, Timestamp request_at) override {
     return wait<Status>([&](auto done) { async_.removeAsync(id, request_at, std::move(done)); });
   }
-  Result<TaskPage> list(const TaskQuery& query) override { return store_->list(query); }
+  Result<TaskPage> list(const TaskQuery& query) override {
+    if (!lister_) return store_->list(query);
+    TaskPageCollector collector;
+    Result<bool> has_more = listRows(query, collector);
+    if (!has_more.isOk()) return has_more.status();
+    collector.page.has_more = *has_more;
+    return std::move(collector.page);
+  }
   Result<bool> listRows(const TaskQuery& query, TaskRowSink& sink) override {
-    return store_->listRows(query, sink);
+    if (!lister_) return store_->listRows(query, sink);
+    return wait<Result<bool>>(
+        [&](auto done) { lister_->listRowsAsync(query, sink, std::move(done)); });
   }
   Result<TaskCounts> counts() override { return store_->counts(); }
   Status ping() override { return store_->ping(); }
@@ -57,6 +67,7 @@ class AsyncAsBlockingTaskStore final : public TaskStore {
 
   std::shared_ptr<TaskStore> store_;
   AsyncTaskStore& async_;
+  AsyncTaskLister* lister_;
 };
 
 }  // namespace appliance::testing

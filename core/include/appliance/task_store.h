@@ -179,4 +179,20 @@ class AsyncTaskStore {
   virtual void removeAsync(std::int64_t id, Timestamp request_at, StatusDone done) = 0;
 };
 
+// Optional, next to `task_store_async`: listRows() completed on the store's own thread, so a
+// list holds no worker thread either. The store lends the page's rows to `sink`, then runs
+// `done` once with has_more, or with the error (rows already lent are then to be discarded);
+// both on a thread of the store's, or before listRowsAsync returns (invalid input, store not
+// ready). `sink` must stay valid until `done` runs: the caller keeps it alive from `done`'s
+// captures. Same rules and rows as listRows(); `done` must be quick and must not block or throw.
+// Appended in ABI 2 (a separate service, so stores built against AsyncTaskStore are unchanged).
+class AsyncTaskLister {
+ public:
+  static constexpr std::string_view kServiceName = "task_lister_async";
+  using ListDone = std::function<void(Result<bool>)>;
+  virtual ~AsyncTaskLister() = default;
+
+  virtual void listRowsAsync(const TaskQuery& query, TaskRowSink& sink, ListDone done) = 0;
+};
+
 }  // namespace appliance

@@ -34,11 +34,12 @@ std::shared_ptr<appliance::TaskStore> makeStore() {
   return std::shared_ptr<appliance::TaskStore>(holder, holder->store.store.get());
 }
 
-// The same store, its writes and GETs through the AsyncTaskStore calls.
+// The same store, its writes and GETs through the AsyncTaskStore calls, its lists through
+// AsyncTaskLister.
 std::shared_ptr<appliance::TaskStore> asyncPath(std::shared_ptr<appliance::TaskStore> store,
                                                 pg::PostgresTaskStore& async) {
   if (!store) return nullptr;
-  return std::make_shared<AsyncAsBlockingTaskStore>(std::move(store), async);
+  return std::make_shared<AsyncAsBlockingTaskStore>(std::move(store), async, &async);
 }
 
 std::shared_ptr<appliance::TaskStore> makeAsyncStore() {

@@ -505,6 +505,19 @@ TEST(StoragePostgresPlugin, ProvidesTaskStoreAndAHealthCheck) {
   auto task = got.get_future().get();
   ASSERT_TRUE(task.isOk()) << task.status().message();
   EXPECT_EQ(task->title, "via plugin");
+  // Lists too, the rows lent to the sink before `done` runs.
+  auto lister = context.services().find<AsyncTaskLister>();
+  ASSERT_NE(lister, nullptr);
+  TaskPageCollector rows;
+  std::promise<Result<bool>> listed;
+  TaskQuery query;
+  query.limit = 10;
+  lister->listRowsAsync(query, rows, [&](Result<bool> more) { listed.set_value(std::move(more)); });
+  auto has_more = listed.get_future().get();
+  ASSERT_TRUE(has_more.isOk()) << has_more.status().message();
+  EXPECT_FALSE(*has_more);
+  ASSERT_EQ(rows.page.tasks.size(), 1u);
+  EXPECT_EQ(rows.page.tasks[0].title, "via plugin");
   plugin.stop(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   EXPECT_FALSE(context.health_checks.run().at("storage_postgres").healthy);
   EXPECT_EQ(store->ping().code(), StatusCode::kUnavailable);
@@ -516,6 +529,16 @@ TEST(StoragePostgresPlugin, ProvidesTaskStoreAndAHealthCheck) {
   });
   EXPECT_EQ(answers, 1) << "a stopped store answers at once, exactly once";
   EXPECT_EQ(after_stop.code(), StatusCode::kUnavailable);
+  int list_answers = 0;
+  Status list_after_stop;
+  TaskPageCollector none;
+  lister->listRowsAsync(query, none, [&](Result<bool> more) {
+    ++list_answers;
+    list_after_stop = more.status();
+  });
+  EXPECT_EQ(list_answers, 1) << "a stopped store answers a list at once, exactly once";
+  EXPECT_EQ(list_after_stop.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(none.page.tasks.empty());
 }
 
 }  // namespace
