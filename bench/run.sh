@@ -215,8 +215,8 @@ write_config() {
     echo "  listen: 127.0.0.1:$APP_PORT"
     echo "  access_log: false"
     # http.threads as the store's environments run it: 16 from base.yaml for SQLite (local),
-    # 64 for PostgreSQL as config/dev.yaml and prod.yaml set.
-    [[ "$STORE" == sqlite ]] || echo "  threads: 64"
+    # 4 for PostgreSQL as config/dev.yaml and prod.yaml set.
+    [[ "$STORE" == sqlite ]] || echo "  threads: 4"
     echo "log:"
     echo "  level: warn"
     echo "data:"
