@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <limits>
 
 // Beast 1.74 asserts `n >= 5` in parse_chunk_header where a last chunk's trailer arrives a
@@ -174,6 +175,7 @@ void RequestReader::reset(HttpRequest& into) {
   failure_status_ = 0;
   failure_message_.clear();
   head_reported_ = false;
+  head_bytes_ = 0;
 }
 
 RequestReader::Progress RequestReader::fail(int status, std::string message) {
@@ -193,9 +195,18 @@ RequestReader::Progress RequestReader::feed(std::string_view data, std::size_t& 
     if (parser_->is_done()) return Progress::kMessageComplete;
     if (consumed == data.size()) return Progress::kNeedMore;
     error_code ec;
+    const bool in_head = !parser_->is_header_done();
+    if (in_head && head_bytes_ > 0) {
+      // Beast takes a head's complete fields as they arrive and applies header_limit to what
+      // is left each time, so a head arriving in pieces is held to what its earlier pieces
+      // left of max_head_bytes.
+      parser_->header_limit(static_cast<std::uint32_t>(
+          limits_.max_head_bytes - std::min(limits_.max_head_bytes, head_bytes_)));
+    }
     const std::size_t used =
         parser_->put(boost::asio::const_buffer(data.data() + consumed, data.size() - consumed), ec);
     consumed += used;
+    if (in_head) head_bytes_ += used;
     if (ec == http::error::need_more) return Progress::kNeedMore;
     if (ec) {
       switch (parser_->refusal()) {

@@ -67,6 +67,7 @@ class RequestReader {
   int failure_status_ = 0;
   std::string failure_message_;
   bool head_reported_ = false;
+  std::size_t head_bytes_ = 0;  // consumed of this message's head so far
 
   Progress fail(int status, std::string message);
 };

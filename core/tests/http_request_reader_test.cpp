@@ -116,6 +116,17 @@ TEST(RequestReader, LimitsGiveTheirStatus) {
       "GET /" + std::string(700, 'p') + " HTTP/1.1\r\nX: " + std::string(700, 'v') + "\r\n\r\n";
   EXPECT_EQ(readAll(long_line_and_fields, 4096, 10, small).failure, 431);
   EXPECT_EQ(readAll(long_line_and_fields, 7, 10, small).failure, 431);
+  // A 524-byte head in pieces of 65 bytes against a 512-byte limit (found by fuzz_http_request;
+  // tests/fuzz/regressions/http_request/head-over-limit-in-pieces): Beast takes complete fields
+  // as they arrive and had held only the rest to the limit.
+  const std::string fuzzed_head =
+      "GET /aaks HTTP/1.1\r\nHost: localh locaUhost\r\nTra.sfer-EncodingTransfer-EncodingH0: v" +
+      std::string(198, 'a') + " HTTP/1.1\r\nHost: bbbTransfer-Encodqng" + std::string(96, 'b') +
+      "Expect: 100-continue" + std::string(86, 'b') + "\r\n\r\n";
+  ASSERT_EQ(fuzzed_head.size(), 524u);
+  const RequestLimits fuzzed_limits{512, 8};
+  EXPECT_EQ(readAll(fuzzed_head, 4096, 10, fuzzed_limits).failure, 431);
+  EXPECT_EQ(readAll(fuzzed_head, 65, 10, fuzzed_limits).failure, 431);
   const Outcome many =
       readAll("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 100, 10, small);
   EXPECT_EQ(many.failure, 431);
