@@ -325,6 +325,17 @@ struct PostgresTaskStore::Pending {
   Done done;
 };
 
+template <typename Finish>
+void PostgresTaskStore::finishOnBatchThread(Finish&& finish) noexcept {
+  try {
+    finish();
+  } catch (const std::exception& e) {
+    logger_.error("a task store completion failed", {{"error", e.what()}});
+  } catch (...) {
+    logger_.error("a task store completion failed", {{"error", "non-standard exception"}});
+  }
+}
+
 // Runs `pending` through `batcher`, then `finish(*pending)` (which calls `done`) on the batch
 // thread. Without a batcher, or before the store is ready, it runs on this thread.
 template <typename Op, typename Done, typename Batcher, typename Finish>
@@ -346,13 +357,7 @@ void PostgresTaskStore::submitPending(std::unique_ptr<Pending<Op, Done>> pending
   raw->op.completion.then = [this, raw, finish] {
     std::unique_ptr<Pending<Op, Done>> owned(raw);
     if constexpr (std::is_same_v<Op, WriteOp>) noteWritten(owned->op);
-    try {
-      finish(*owned);
-    } catch (const std::exception& e) {
-      logger_.error("a task store completion failed", {{"error", e.what()}});
-    } catch (...) {
-      logger_.error("a task store completion failed", {{"error", "non-standard exception"}});
-    }
+    finishOnBatchThread([&] { finish(*owned); });
   };
   batcher->submitAsync(raw->op);
 }
@@ -523,14 +528,10 @@ void PostgresTaskStore::listRowsAsync(const TaskQuery& query, TaskRowSink& sink,
   PendingList* raw = pending.release();
   raw->op.completion.then = [this, raw] {
     std::unique_ptr<PendingList> owned(raw);
-    try {
+    finishOnBatchThread([&] {
       owned->done(owned->op.status.isOk() ? lendRows(*owned->op.rows, owned->limit, *owned->sink)
                                           : Result<bool>(owned->op.status));
-    } catch (const std::exception& e) {
-      logger_.error("a task list completion failed", {{"error", e.what()}});
-    } catch (...) {
-      logger_.error("a task list completion failed", {{"error", "non-standard exception"}});
-    }
+    });
   };
   lister_->submitAsync(raw->op);
 }

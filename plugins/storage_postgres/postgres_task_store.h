@@ -121,6 +121,9 @@ class PostgresTaskStore final : public TaskStore, public AsyncTaskStore, public 
   Status removeOutcome(std::int64_t id, Timestamp request_at, const WriteOp& op);
   template <typename Op, typename Done>
   struct Pending;
+  // Runs an asynchronous call's `done` on a batch thread, logging what it throws.
+  template <typename Finish>
+  void finishOnBatchThread(Finish&& finish) noexcept;
   template <typename Op, typename Done, typename Batcher, typename Finish>
   void submitPending(std::unique_ptr<Pending<Op, Done>> pending, Batcher* batcher, Finish finish);
   Status connectAndMigrate();

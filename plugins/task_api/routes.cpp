@@ -145,18 +145,16 @@ void TaskRoutes::list(const HttpRequest& request, HttpResponse& response) const 
   TaskQuery query;
   ValidationErrors errors;
   if (!parseListQuery(request, limits_, query, errors)) return answerValidation(errors, response);
-  if (async_lister_) {
-    if (ResponseFinisher finish = deferResponse()) {
-      auto page = std::make_shared<ListAnswer>(std::move(query));
-      TaskRowSink& sink = page->writer;
-      async_lister_->listRowsAsync(
-          page->query, sink, [self = shared_from_this(), finish, page](Result<bool> has_more) {
-            HttpResponse answer;
-            self->answerList(has_more, *page, answer);
-            finish(std::move(answer));
-          });
-      return;
-    }
+  if (ResponseFinisher finish = async_lister_ ? deferResponse() : nullptr) {
+    auto page = std::make_shared<ListAnswer>(std::move(query));
+    TaskRowSink& sink = page->writer;
+    async_lister_->listRowsAsync(page->query, sink,
+                                 [self = shared_from_this(), finish, page](Result<bool> has_more) {
+                                   HttpResponse answer;
+                                   self->answerList(has_more, *page, answer);
+                                   finish(std::move(answer));
+                                 });
+    return;
   }
   ListAnswer page(std::move(query));
   answerList(store_->listRows(page.query, page.writer), page, response);
